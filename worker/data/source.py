@@ -1,0 +1,65 @@
+"""Where running engines get their dataset from, and how they follow new versions (hot reload)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from worker.data.dataset import Dataset
+from worker.data.store import LocalStore
+from worker.engine import LookupEngine
+
+log = logging.getLogger(__name__)
+
+
+class DatasetSource(Protocol):
+    """Names the version every replica should serve and loads it."""
+
+    async def current(self) -> str | None: ...
+
+    async def load(self, version: str) -> Dataset: ...
+
+
+class LocalSource:
+    """The embedded store on this machine's disk."""
+
+    def __init__(self, store: LocalStore) -> None:
+        self.store = store
+
+    async def current(self) -> str | None:
+        return self.store.current_version()
+
+    async def load(self, version: str) -> Dataset:
+        return await asyncio.to_thread(self.store.open, version)
+
+
+async def follow(source: DatasetSource, engine: LookupEngine, interval: float) -> None:
+    """Keep ``engine`` on the source's current version; runs until cancelled.
+
+    The new version is loaded completely before the engine switches to it, so lookups never wait and
+    never see a half-loaded dataset; a version that fails to load is logged and the old one keeps serving.
+    """
+    failed: str | None = None
+    while True:
+        await switch_if_new(source, engine, failed_version=failed)
+        await asyncio.sleep(interval)
+
+
+async def switch_if_new(
+    source: DatasetSource, engine: LookupEngine, *, failed_version: str | None = None
+) -> bool:
+    try:
+        version = await source.current()
+    except Exception as error:  # task boundary: a broken source must not stop the service
+        log.warning("cannot read the current dataset version: %s", error)
+        return False
+    if version is None or version == engine.version or version == failed_version:
+        return False
+    try:
+        dataset = await source.load(version)
+    except Exception as error:
+        log.error("dataset %s failed to load, keeping %s: %s", version, engine.version, error)
+        return False
+    engine.use(dataset)
+    return True

@@ -1,0 +1,73 @@
+"""The one exception tree of numlookup.
+
+    NumlookupError
+    ├── InvalidNumber           what was typed cannot be a phone number (carries ``raw``)
+    ├── ConfigError             settings or a config file a user wrote are wrong
+    ├── DataError               anything about the dataset
+    │   ├── MalformedInput      a registry / MNP file that cannot be read (carries ``path``, ``line``)
+    │   ├── DatasetMissing      no dataset has been imported yet (carries ``where``)
+    │   └── SanityCheckFailed   a new dataset looks broken; the previous one keeps serving
+    ├── PortalError             the official portal could not be reached or refused (carries ``url``)
+    └── AmiError                Asterisk answered ``Response: Error`` (carries the response headers)
+
+Front ends translate these at their boundary: the HTTP API into the documented 404 bodies, the AMI worker
+and FastAGI into ``NUM_STATUS=INVALID``/``ERROR``, the CLI into a one-line message and exit status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+
+class NumlookupError(Exception):
+    """Base of every error numlookup raises on purpose."""
+
+
+class InvalidNumber(NumlookupError):
+    def __init__(self, raw: str, reason: str = "not a phone number") -> None:
+        super().__init__(f"{reason}: {raw!r}")
+        self.raw = raw
+        self.reason = reason
+
+
+class ConfigError(NumlookupError):
+    pass
+
+
+class DataError(NumlookupError):
+    pass
+
+
+class MalformedInput(DataError):
+    def __init__(self, path: Path | str, line: int, reason: str) -> None:
+        super().__init__(f"{path}:{line}: {reason}")
+        self.path = Path(path)
+        self.line = line
+        self.reason = reason
+
+
+class DatasetMissing(DataError):
+    def __init__(self, where: str) -> None:
+        super().__init__(f"no dataset in {where}: run 'numlookup data import PATH' first")
+        self.where = where
+
+
+class SanityCheckFailed(DataError):
+    pass
+
+
+class PortalError(NumlookupError):
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class AmiError(NumlookupError):
+    def __init__(self, action: str, response: Mapping[str, str]) -> None:
+        message = response.get("Message", "")
+        super().__init__(f"AMI {action} failed: {message}")
+        self.action = action
+        self.response = dict(response)
+        self.message = message

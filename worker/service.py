@@ -1,0 +1,68 @@
+"""The composition root: builds every settings-driven resource in one ``AsyncExitStack`` and runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from redis.asyncio import Redis
+
+from worker.cache import MemoryCache, RedisCache
+from worker.data.source import DatasetSource, LocalSource, follow, switch_if_new
+from worker.data.store import LocalStore
+from worker.engine import LookupEngine
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def open_redis(settings: Settings) -> AsyncIterator[Redis | None]:
+    """The one Redis client of a process, or ``None`` when no URL is configured."""
+    if not settings.redis.url:
+        yield None
+        return
+    client = Redis.from_url(
+        settings.redis.url,
+        socket_timeout=settings.redis.timeout,
+        socket_connect_timeout=settings.redis.timeout,
+        health_check_interval=10,
+    )
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def dataset_source(settings: Settings, redis: Redis | None) -> DatasetSource:
+    return LocalSource(LocalStore(settings.data_dir))
+
+
+@contextlib.asynccontextmanager
+async def open_engine(settings: Settings, redis: Redis | None, *, follow_updates: bool = True
+                      ) -> AsyncIterator[LookupEngine]:
+    """An engine on the current dataset that keeps following new versions while the context is open."""
+    shared = (
+        RedisCache(redis, prefix=settings.redis.prefix, ttl=settings.redis.cache_ttl)
+        if redis is not None and settings.redis.cache
+        else None
+    )
+    engine = LookupEngine(memory=MemoryCache(ttl=settings.redis.cache_ttl), shared=shared)
+    source = dataset_source(settings, redis)
+    await switch_if_new(source, engine)
+    if engine.dataset is None:
+        log.warning("no dataset imported yet: Russian numbers answer from libphonenumber only")
+    follower = (
+        asyncio.create_task(follow(source, engine, settings.data.reload_interval), name="dataset-follower")
+        if follow_updates
+        else None
+    )
+    try:
+        yield engine
+    finally:
+        if follower is not None:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower

@@ -1,0 +1,133 @@
+"""Settings: one ``Settings`` built once by the CLI and passed down.
+
+Sources, strongest first: command-line options (applied by the CLI), environment variables ``NUMLOOKUP_*``
+with ``__`` for nesting (``NUMLOOKUP_REDIS__URL``, ``NUMLOOKUP_AMI__HOST``), a TOML file (``--config FILE``,
+example in ``config/numlookup.toml``), then the defaults below. Unknown keys are errors, not silent defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from worker.errors import ConfigError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/numlookup`` (``~/.local/share/numlookup``): per user, survives upgrades."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "numlookup"
+
+
+def default_brands_file() -> Path:
+    return Path(__file__).resolve().parent.parent / "config" / "brands.toml"
+
+
+class RedisSettings(Section):
+    url: str | None = None  # e.g. redis://127.0.0.1:6379/0; unset = embedded store, no shared cache
+    prefix: str = "numlookup"
+    cache_ttl: int = Field(86_400, ge=1)  # seconds an international answer stays cached
+    cache: bool = True  # share computed answers between replicas
+    timeout: float = Field(0.5, gt=0)  # seconds; a slower Redis is treated as absent
+
+
+class DataSettings(Section):
+    brands: Path = Field(default_factory=default_brands_file)  # ИНН → brand map a user may edit
+    keep_versions: int = Field(5, ge=1)  # history kept for rollback
+    reload_interval: float = Field(2.0, gt=0)  # how often running services look for a new version
+
+
+class HttpSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    workers: int = Field(1, ge=1)
+    rate_limit: float = Field(10.0, ge=0)  # requests per second per client address; 0 = off
+    trusted_proxies: list[str] = Field(default_factory=list)  # peers whose X-Forwarded-For is believed
+    batch_limit: int = Field(1000, ge=1)
+
+
+class AmiServer(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(5038, ge=1, le=65535)
+    username: str = "numlookup"
+    secret: SecretStr = SecretStr("")
+
+
+class AmiSettings(Section):
+    host: str | None = None  # a single Asterisk; or list several under ``servers``
+    port: int = Field(5038, ge=1, le=65535)
+    username: str = "numlookup"
+    secret: SecretStr = SecretStr("")
+    servers: list[AmiServer] = Field(default_factory=list)
+    event: str = "Num"  # the UserEvent name the dialplan raises
+    timeout: float = Field(2.0, gt=0)  # seconds one event may take, lookup and Setvars included
+    concurrency: int = Field(256, ge=1)  # events handled at once
+    ping_interval: float = Field(2.0, gt=0)
+    ping_timeout: float = Field(2.0, gt=0)
+
+    def all_servers(self) -> list[AmiServer]:
+        single = (
+            [AmiServer(host=self.host, port=self.port, username=self.username, secret=self.secret)]
+            if self.host
+            else []
+        )
+        return single + list(self.servers)
+
+
+class FastAgiSettings(Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(4573, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NUMLOOKUP_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    log_level: str = "INFO"
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    ami: AmiSettings = Field(default_factory=AmiSettings)
+    fastagi: FastAgiSettings = Field(default_factory=FastAgiSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML source reads model_config["toml_file"]: set by load_settings() for --config, else none.
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings from the environment, an optional TOML file and explicit overrides."""
+    settings_cls = Settings
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"config file {config_file} does not exist")
+        config = SettingsConfigDict(**{**Settings.model_config, "toml_file": config_file})
+        settings_cls = type("Settings", (Settings,), {"model_config": config})
+    try:
+        return settings_cls(**overrides)
+    except ValidationError as error:
+        raise ConfigError(f"invalid settings: {error}") from error
