@@ -294,18 +294,26 @@ class Dataset:
             offset += dtype.itemsize * count
         return ranges
 
-    def ported_keys(self) -> npt.NDArray[np.uint64]:
-        """Sorted ``national << 16 | operator`` keys, built code by code (one array, no big temporaries)."""
-        keys = np.empty(len(self._tails), dtype=np.uint64)
-        tails = np.frombuffer(self._tails, dtype=np.uint32)
-        owners = np.frombuffer(self._owners, dtype=np.uint16)
+    def ported_keys(self, spare: int = 0) -> npt.NDArray[np.uint64]:
+        """Sorted ``national << 16 | operator`` keys, built code by code (one array, no big temporaries);
+        ``spare`` more uninitialised keys at the end leave room to add numbers without a second array.
+
+        Read from the files, not through the memory maps, so building the next version does not leave the
+        whole ported set resident twice."""
+        keys = np.empty(len(self._tails) + spare, dtype=np.uint64)
         offsets = self._offsets
-        for code in range(CODES):
-            low, high = offsets[code], offsets[code + 1]
-            if low == high:
-                continue
-            numbers = tails[low:high].astype(np.uint64) + np.uint64(code * TAIL)
-            keys[low:high] = (numbers << np.uint64(KEY_SHIFT)) | owners[low:high]
+        with (
+            open(self.directory / "ported.num", "rb") as tails,
+            open(self.directory / "ported.op", "rb") as ops,
+        ):
+            for code in range(CODES):
+                low, high = offsets[code], offsets[code + 1]
+                if low == high:
+                    continue
+                numbers = np.fromfile(tails, dtype=np.uint32, count=high - low).astype(np.uint64)
+                numbers += np.uint64(code * TAIL)
+                owners = np.fromfile(ops, dtype=np.uint16, count=high - low)
+                keys[low:high] = (numbers << np.uint64(KEY_SHIFT)) | owners
         return keys
 
     def close(self) -> None:

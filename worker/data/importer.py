@@ -128,7 +128,7 @@ def carry_over(previous: Dataset, build: RegistryBuild) -> ported.Keys:
     keys = previous.ported_keys()
     ported.map_in_place(keys, lambda block: (block & ~ported.OWNER_MASK) | table[block & ported.OWNER_MASK])
     holders = Holders(build.ranges)
-    return ported.filter_in_place(keys, holders.still_ported)
+    return keys[: ported.filter_in_place(keys, holders.still_ported)]
 
 
 class Holders:

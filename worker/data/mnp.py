@@ -1,7 +1,7 @@
 """Readers for the MNP (БДПН) files: snapshots, increments, returns and operator lists, plain or zipped.
 
 Each file is told by its header (see ``docs/data.md``); its rows are comma-separated, ``RowCount`` only on the
-first data row. Port files are read in 16 MB blocks parsed with numpy (newline and comma positions, then the
+first data row. Port files are read in 8 MB blocks parsed with numpy (newline and comma positions, then the
 10-digit numbers and owner ids as vector operations), because a snapshot is tens of millions of rows.
 """
 
@@ -22,7 +22,7 @@ import numpy.typing as npt
 from worker.data.ported import REMOVE
 from worker.errors import MalformedInput
 
-CHUNK: Final = 1 << 24
+CHUNK: Final = 1 << 23  # 8 MB: the temporaries of a block stay small
 OWNER_WIDTH: Final = 24  # longest owner id read (three packed uint64 words)
 
 # kind → (owner column or None for returns, MNC column)

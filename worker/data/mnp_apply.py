@@ -96,23 +96,27 @@ def apply_mnp_files(
                     codes.mncs.setdefault(row.mnc.lstrip("0").zfill(2), row.tin)
                 codes.names[row.tin] = row.name
     table = OperatorTable(operators, codes, brands)
-    base: ported.Keys | None = None
-    pending: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint16]]] = []
-    for file in files:
-        if file.kind in SNAPSHOTS:
-            base, pending = None, []  # free the old set before reading the new one
-            base = read_snapshot(file, table, holders, progress)
-        elif file.kind != "operators":
-            pending.append(read_increment(file, table, holders, progress))
-    replaced = base is not None
-    if base is None:
-        base = current.ported_keys()
+    port_files = [file for file in files if file.kind != "operators"]
+    snapshots = [index for index, file in enumerate(port_files) if file.kind in SNAPSHOTS]
+    start = snapshots[-1] if snapshots else -1
+    applied = [file for file in files if file.kind == "operators"] + port_files[max(start, 0) :]
+    # Increments first (they are small), so the snapshot's buffer is made with room for their additions.
+    pending = [read_increment(file, table, holders, progress) for file in port_files[start + 1 :]]
+    changes = None
     if pending:
         numbers = np.concatenate([numbers for numbers, _ in pending])
         owners = np.concatenate([owners for _, owners in pending])
         pending.clear()
-        base = ported.apply_changes(base, ported.last_wins(numbers, owners))
-    return MnpResult(base, [file.name for file in files], replaced)
+        changes = ported.last_wins(numbers, owners)
+    spare = 0 if changes is None else ported.additions(changes)
+    if start >= 0:
+        keys, size = read_snapshot(port_files[start], table, holders, progress, spare)
+    else:
+        keys, size = current.ported_keys(spare=spare), current.ported_count
+        current.close()  # its memory maps are not needed any more: do not keep their pages resident
+    if changes is not None:
+        keys, size = ported.apply_changes(keys, size, changes)
+    return MnpResult(keys[:size], [file.name for file in applied], start >= 0)
 
 
 def _rows(
@@ -135,14 +139,17 @@ def _size(file: MnpFile) -> int:
         return archive.getinfo(file.member).file_size
 
 
-def read_snapshot(file: MnpFile, table: OperatorTable, holders: Holders, progress: Progress) -> ported.Keys:
-    """The ported set a snapshot lists, without numbers back at their range holder or outside the registry."""
-    parts: list[ported.Keys] = []
+def read_snapshot(
+    file: MnpFile, table: OperatorTable, holders: Holders, progress: Progress, spare: int
+) -> tuple[ported.Keys, int]:
+    """The ported set a snapshot lists (without numbers back at their holder or outside the registry), in a
+    buffer with ``spare`` free keys after it; and its size."""
+    keys = ported.Growing(_size(file) // 44 + spare)  # rows are 45+ bytes: one allocation, rarely grown
     for numbers, owners in _rows(file, table, progress):
         holder = holders.of(numbers)
         moved = (holder != ported.REMOVE) & (holder != owners)
-        parts.append(ported.make_keys(numbers[moved], owners[moved]))
-    return ported.sort_unique(ported.concatenate_freeing(parts))
+        keys.append(ported.make_keys(numbers[moved], owners[moved]))
+    return keys.keys, ported.sort_unique(keys.keys[: keys.size])
 
 
 def read_increment(

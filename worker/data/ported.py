@@ -36,15 +36,15 @@ def owners_of(keys: Keys) -> npt.NDArray[np.uint16]:
     return (keys & OWNER_MASK).astype(np.uint16)
 
 
-def filter_in_place(keys: Keys, keep: Callable[[Keys], Mask]) -> Keys:
-    """Keep the keys ``keep`` accepts, compacting ``keys`` block by block; returns the kept prefix."""
+def filter_in_place(keys: Keys, keep: Callable[[Keys], Mask]) -> int:
+    """Move the keys ``keep`` accepts to the front of ``keys``, block by block; returns how many."""
     kept = 0
     for low in range(0, len(keys), BLOCK):
         block = keys[low : low + BLOCK]
         survivors = block[keep(block)]  # a copy: safe to write left of ``low``
         keys[kept : kept + len(survivors)] = survivors
         kept += len(survivors)
-    return keys[:kept]
+    return kept
 
 
 def map_in_place(keys: Keys, change: Callable[[Keys], Keys]) -> None:
@@ -52,31 +52,30 @@ def map_in_place(keys: Keys, change: Callable[[Keys], Keys]) -> None:
         keys[low : low + BLOCK] = change(keys[low : low + BLOCK])
 
 
-def concatenate_freeing(parts: list[Keys]) -> Keys:
-    """One array from many, releasing each part as it is copied (peak: the result plus one part)."""
-    total = np.empty(sum(len(part) for part in parts), dtype=np.uint64)
-    position = 0
-    while parts:
-        part = parts.pop(0)
-        total[position : position + len(part)] = part
-        position += len(part)
-        del part
-    return total
+class Growing:
+    """Keys appended block by block into one buffer with spare room (growing it copies, so size it well)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.keys: Keys = np.empty(max(capacity, 1), dtype=np.uint64)
+        self.size = 0
+
+    def append(self, keys: Keys) -> None:
+        needed = self.size + len(keys)
+        if needed > len(self.keys):
+            grown = np.empty(max(needed, len(self.keys) * 3 // 2), dtype=np.uint64)
+            grown[: self.size] = self.keys[: self.size]
+            self.keys = grown
+        self.keys[self.size : needed] = keys
+        self.size = needed
 
 
-def sort_unique(keys: Keys) -> Keys:
-    """Sort in place and keep one key per number (a snapshot lists each number once)."""
+def sort_unique(keys: Keys) -> int:
+    """Sort in place and keep one key per number at the front (a snapshot lists each number once)."""
     keys.sort()
-    return _first_per_number(keys)
-
-
-def _first_per_number(keys: Keys) -> Keys:
-    # Each block is copied before compaction writes over it; the last number of the previous block is kept
-    # aside, so the first key of a block is compared with the original neighbour, not an overwritten one.
     kept = 0
     previous_last: np.uint64 | None = None
     for low in range(0, len(keys), BLOCK):
-        block = keys[low : low + BLOCK].copy()
+        block = keys[low : low + BLOCK].copy()  # compaction may overwrite the original positions
         numbers = block >> SHIFT
         mask = np.empty(len(block), dtype=np.bool_)
         mask[1:] = numbers[1:] != numbers[:-1]
@@ -85,7 +84,7 @@ def _first_per_number(keys: Keys) -> Keys:
         survivors = block[mask]
         keys[kept : kept + len(survivors)] = survivors
         kept += len(survivors)
-    return keys[:kept]
+    return kept
 
 
 def last_wins(numbers: npt.NDArray[np.uint64], operators: npt.NDArray[np.uint16]) -> Keys:
@@ -97,10 +96,15 @@ def last_wins(numbers: npt.NDArray[np.uint64], operators: npt.NDArray[np.uint16]
     return make_keys(numbers[last], operators[last])
 
 
-def apply_changes(base: Keys, changes: Keys) -> Keys:
-    """``base`` with every number in ``changes`` replaced by its new state (``REMOVE`` drops the number).
+def additions(changes: Keys) -> int:
+    return int(np.count_nonzero((changes & OWNER_MASK) != np.uint64(REMOVE)))
 
-    Both are sorted and unique. ``base`` is compacted in place, then grown once for the additions.
+
+def apply_changes(buffer: Keys, size: int, changes: Keys) -> tuple[Keys, int]:
+    """``buffer[:size]`` with every number in ``changes`` given its new state (``REMOVE`` drops it).
+
+    Both are sorted and unique. The result is compacted in place and the additions written after it, in the
+    buffer's spare room when it has enough (the caller sized it with :func:`additions`), else in a new one.
     """
     changed = numbers_of(changes)
 
@@ -111,13 +115,13 @@ def apply_changes(base: Keys, changes: Keys) -> Keys:
         hit[hit] = changed[where[hit]] == numbers[hit]
         return ~hit
 
-    kept = filter_in_place(base, untouched)
-    additions = changes[(changes & OWNER_MASK) != np.uint64(REMOVE)]
-    if not len(additions):
-        return kept
-    merged = np.empty(len(kept) + len(additions), dtype=np.uint64)
-    merged[: len(kept)] = kept
-    del kept, base
-    merged[len(merged) - len(additions) :] = additions
-    merged.sort()
-    return merged
+    kept = filter_in_place(buffer[:size], untouched)
+    added = changes[(changes & OWNER_MASK) != np.uint64(REMOVE)]
+    total = kept + len(added)
+    if total > len(buffer):
+        grown = np.empty(total, dtype=np.uint64)
+        grown[:kept] = buffer[:kept]
+        buffer = grown
+    buffer[kept:total] = added
+    buffer[:total].sort()
+    return buffer, total

@@ -1,0 +1,31 @@
+"""Fixtures of the data area: the shared registry copies, hand-made ABC files, a data dir with the real DEF."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from worker.data.importer import import_registry
+from worker.data.store import LocalStore
+from worker.settings import default_brands_file
+
+_REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("NUMLOOKUP_SHARED") or _REPO.parent / "shared")
+ROSSVYAZ = SHARED / "data" / "rossvyaz"
+REAL_DEF = ROSSVYAZ / "DEF-9xx.csv"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+BRANDS = default_brands_file()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStore:
+    return LocalStore(tmp_path / "data")
+
+
+@pytest.fixture
+def registry_store(store: LocalStore) -> LocalStore:
+    """A store serving the real DEF file plus the hand-made ABC fixtures."""
+    import_registry(store, [REAL_DEF, FIXTURES], brands=BRANDS, keep=3)
+    return store

@@ -1,0 +1,109 @@
+"""Golden tests: readable names, fallback brands and the ИНН → brand mapping over the real DEF file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.data.conftest import BRANDS
+from worker.data.brands import Brands
+from worker.data.names import fallback_brand, readable_operator, readable_region
+from worker.data.store import LocalStore
+from worker.errors import ConfigError
+
+# ИНН → brand the issue asks for, as answered after importing the real DEF-9xx.csv.
+EXPECTED_BRANDS = {
+    "7740000076": "МТС",
+    "7812014560": "МегаФон",
+    "7713076301": "Билайн",
+    "7743895280": "Т2",
+    "7707049388": "Ростелеком",
+    "7701725181": "Yota",
+    "7743200179": "Т-Мобайл",
+    "7736264044": "СберМобайл",
+    "7705017253": "МТТ",
+    "7709362765": "ТТК",
+    "6661079603": "Мотив",
+    "2308210371": "Win mobile",
+    "7702527584": "Миранда",
+    "9308013351": "ГУП ДНР «РОС»",
+}
+
+
+def test_brands_of_the_real_def_file(registry_store: LocalStore) -> None:
+    operators = {operator.inn: operator for operator in registry_store.open().operators}
+    assert {inn: operators[inn].brand for inn in EXPECTED_BRANDS} == EXPECTED_BRANDS
+    assert operators["7812014560"].name == 'ПАО "МегаФон"'
+    # Not in the mapping: the legal name in readable case, the brand without the legal form.
+    assert operators["7727443720"].brand == "НМК"
+    assert (operators["9725152215"].name, operators["9725152215"].brand) == (
+        'ООО "Альфа-Мобайл"',
+        "Альфа-Мобайл",
+    )
+    assert (operators["7841482919"].name, operators["7841482919"].brand) == ('ООО "Миател"', "Миател")
+
+
+@pytest.mark.parametrize(
+    ("registry", "readable"),
+    [
+        ('ООО "Т2 МОБАЙЛ"', 'ООО "Т2 Мобайл"'),
+        ('ПАО "МЕГАФОН"', 'ПАО "Мегафон"'),
+        ('ООО "ТТК-СВЯЗЬ"', 'ООО "ТТК-Связь"'),
+        ('ООО ИК "СИБИНТЕК"', 'ООО ИК "Сибинтек"'),
+        ("ПАО МГТС", "ПАО МГТС"),
+        ('ООО "ЭН+ ТЕЛЕКОМ"', 'ООО "ЭН+ Телеком"'),
+        ('ПАО "Ростелеком"', 'ПАО "Ростелеком"'),  # had lower case: kept exactly
+        (
+            "ГОСУДАРСТВЕННОЕ УНИТАРНОЕ ПРЕДПРИЯТИЕ ДОНЕЦКОЙ НАРОДНОЙ РЕСПУБЛИКИ «РЕСПУБЛИКАНСКИЙ ОПЕРАТОР СВЯЗИ»",
+            "Государственное унитарное предприятие Донецкой Народной Республики «Республиканский Оператор Связи»",
+        ),
+    ],
+)
+def test_readable_operator(registry: str, readable: str) -> None:
+    assert readable_operator(registry) == readable
+
+
+@pytest.mark.parametrize(
+    ("name", "brand"),
+    [('ООО "ТТК-СВЯЗЬ"', "ТТК-Связь"), ("ПАО МГТС", "МГТС"), ("Минцифры России", "Минцифры России")],
+)
+def test_fallback_brand(name: str, brand: str) -> None:
+    assert fallback_brand(name) == brand
+
+
+@pytest.mark.parametrize(
+    ("registry", "readable"),
+    [
+        ("РЕСПУБЛИКА БАШКОРТОСТАН", "Республика Башкортостан"),
+        ("Г. МОСКВА", "г. Москва"),
+        ("ХАНТЫ-МАНСИЙСКИЙ АВТОНОМНЫЙ ОКРУГ - ЮГРА", "Ханты-Мансийский автономный округ - Югра"),
+        ("ЕВРЕЙСКАЯ АВТОНОМНАЯ ОБЛ.", "Еврейская автономная обл."),
+        ("ЯМАЛО-НЕНЕЦКИЙ АО", "Ямало-Ненецкий АО"),
+        ("г. Норильск|Красноярский край", "г. Норильск, Красноярский край"),
+        ("г. Норильск|г.о. город Норильск|Красноярский край", "г. Норильск, Красноярский край"),
+        ("г. Москва * Московская область", "г. Москва и Московская область"),
+        ("Улан - Удэ |Республика Бурятия", "Улан - Удэ, Республика Бурятия"),
+        ("Московская область * Москва|Московская область * Москва", "Московская область и Москва"),
+    ],
+)
+def test_readable_region(registry: str, readable: str) -> None:
+    assert readable_region(registry) == readable
+
+
+def test_shipped_mapping_loads() -> None:
+    brands = Brands.load(BRANDS)
+    assert brands.by_inn["7713076301"].brand == "Билайн"
+    assert brands.key_for("", 'ОАО "Вымпел-Коммуникации"') == "7713076301"  # alias: old files had no ИНН
+    assert brands.key_for("", 'ООО "Неизвестный"') == "name:НЕИЗВЕСТНЫЙ"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[operators.123]\nbrand = 'x'\n", "[operators.7740000076]\nname = 'x'\n", "[operators.7740000076\n"],
+)
+def test_broken_mapping_is_a_config_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "brands.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match="brands.toml"):
+        Brands.load(path)
