@@ -1,4 +1,4 @@
-"""Fixtures of the data area: the shared registry copies, hand-made ABC files, a data dir with the real DEF."""
+"""Fixtures of the data area: the shared registry copies, hand-made ABC files, a store with the real DEF."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Registry import end to end: published versions, the talk's number, failures that leave the old data serving."""
+"""Registry import end to end: published versions, the talk's number, failures leaving old data serving."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def test_registry_reimport_carries_ported_numbers_over(registry_store: LocalStor
     build = RegistryBuild(dataset.operators, dataset.regions, dataset.range_array(), dataset.meta.sources)
     publish_build(registry_store, build, keys, MnpCodes(org_codes={"mMTS": "7740000076"}), keep=3)
     assert registry_store.open().ported_count == 2
-    # Re-import without the ABC fixtures: operator ids shift (ИНН 0012345678 sorted first), the number follows.
+    # Re-import without the ABC fixtures: operator ids shift (ИНН 0012345678 was first); the number follows.
     meta = import_registry(registry_store, [REAL_DEF], brands=BRANDS, keep=3)
     assert registry_store.open().operators[megafon].inn != "7812014560"
     assert meta.ported == 1
