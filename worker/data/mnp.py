@@ -178,7 +178,7 @@ def read_port_rows(
             rows += parsed.count
             yield numbers, owners
     if expected is not None and rows != expected:
-        raise MalformedInput(file.name, rows + 1, f"RowCount says {expected} rows, the file has {rows}")
+        raise MalformedInput(file.name, rows + 2, f"RowCount says {expected} rows, the file has {rows}")
 
 
 def _blocks(stream: IO[bytes]) -> Iterator[tuple[bytes, int]]:
