@@ -1,0 +1,112 @@
+"""``numlookup data ...`` through the real CLI entry point."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from tests.conftest import REAL_REDIS_URL
+from tests.data.conftest import FIXTURES, REAL_DEF
+from worker.cli import main
+from worker.data.commands import TerminalProgress
+from worker.data.store import LocalStore
+
+
+def run(data_dir: Path, *argv: str) -> int:
+    return main(["--data-dir", str(data_dir), *argv])
+
+
+def test_import_status_and_lookup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    assert run(data, "data", "import", str(REAL_DEF), str(FIXTURES)) == 0
+    out, err = capsys.readouterr()
+    assert "17,067 ranges, 0 ported numbers" in out
+    assert "imported 17,067 ranges" in err  # the final progress line, even off a terminal
+    assert run(data, "data", "status") == 0
+    status = capsys.readouterr().out
+    assert "ranges:    17,067" in status
+    assert f"local:     {data} (1 versions kept)" in status
+    assert run(data, "lookup", "79170415564") == 0
+    assert '"operator": "МТС", "region": "Республика Башкортостан"' in capsys.readouterr().out
+
+
+def test_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "ABC-3xx.csv"
+    broken.write_text(
+        "АВС/ DEF;От;До;Емкость;Оператор;Регион;Территория ГАР;ИНН\n301;1;2\n", encoding="utf-8"
+    )
+    assert run(tmp_path / "data", "data", "import", str(broken)) == 2
+    err = capsys.readouterr().err
+    assert err == f"numlookup: {broken}:2: 3 fields, expected 8\n"
+    assert run(tmp_path / "data", "data", "status") == 2
+    assert "no dataset in" in capsys.readouterr().err
+
+
+def test_generators_feed_the_importers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    assert run(data, "data", "gen-registry", str(tmp_path / "reg"), "--ranges", "3000") == 0
+    names = sorted(path.name for path in (tmp_path / "reg").iterdir())
+    assert names == ["ABC-3xx.csv", "ABC-4xx.csv", "ABC-8xx.csv", "DEF-9xx.csv"]
+    assert run(data, "data", "import", str(tmp_path / "reg")) == 0
+    ranges = LocalStore(data).open().meta.ranges
+    assert 2_700 < ranges < 3_300
+    assert run(data, "data", "gen-mnp", str(tmp_path / "mnp"), "--numbers", "2000", "--increments", "1") == 0
+    assert run(data, "data", "import-mnp", str(tmp_path / "mnp")) == 0
+    assert 1_900 < LocalStore(data).open().ported_count < 2_100
+    # The same generator can draw from registry files instead of the current dataset.
+    arguments = ["--numbers", "100", "--increments", "0", "--registry", str(REAL_DEF)]
+    assert run(data, "data", "gen-mnp", str(tmp_path / "mnp2"), *arguments) == 0
+    capsys.readouterr()
+
+
+def test_import_publishes_to_redis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def current() -> bytes | None:
+        client = Redis.from_url(REAL_REDIS_URL)
+        try:
+            await client.ping()
+            return await client.get("nlclitest:dataset:current")
+        finally:
+            await client.aclose()
+
+    try:
+        asyncio.run(current())
+    except OSError as error:
+        pytest.skip(f"no Redis at {REAL_REDIS_URL}: {error}")
+    monkeypatch.setenv("NUMLOOKUP_REDIS__URL", REAL_REDIS_URL)
+    monkeypatch.setenv("NUMLOOKUP_REDIS__PREFIX", "nlclitest")
+    assert run(tmp_path / "data", "data", "import", str(FIXTURES)) == 0
+    version = LocalStore(tmp_path / "data").current_version()
+    assert asyncio.run(current()) == (version or "").encode()
+    assert run(tmp_path / "data", "data", "status") == 0
+    assert f"current {version} (same as local)" in capsys.readouterr().out
+    asyncio.run(forget("nlclitest"))
+
+
+async def forget(prefix: str) -> None:
+    client = Redis.from_url(REAL_REDIS_URL)
+    try:
+        async for key in client.scan_iter(match=f"{prefix}:*"):
+            await client.delete(key)
+    finally:
+        await client.aclose()
+
+
+def test_progress_line_is_throttled_on_a_terminal() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    progress = TerminalProgress(stream)
+    for done in range(1000):
+        progress("MNP Port_All.csv", done, 1000)
+    progress.finish("imported MNP data")
+    redraws = stream.getvalue().count("\r\x1b[K")
+    assert 1 <= redraws < 10
+    assert stream.getvalue().endswith("s\n")
