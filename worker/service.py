@@ -41,8 +41,9 @@ def dataset_source(settings: Settings, redis: Redis | None) -> DatasetSource:
 
 
 @contextlib.asynccontextmanager
-async def open_engine(settings: Settings, redis: Redis | None, *, follow_updates: bool = True
-                      ) -> AsyncIterator[LookupEngine]:
+async def open_engine(
+    settings: Settings, redis: Redis | None, *, follow_updates: bool = True
+) -> AsyncIterator[LookupEngine]:
     """An engine on the current dataset that keeps following new versions while the context is open."""
     shared = (
         RedisCache(redis, prefix=settings.redis.prefix, ttl=settings.redis.cache_ttl)

@@ -100,11 +100,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir)
     log_level: str = "INFO"
-    redis: RedisSettings = Field(default_factory=RedisSettings)
-    data: DataSettings = Field(default_factory=DataSettings)
-    http: HttpSettings = Field(default_factory=HttpSettings)
-    ami: AmiSettings = Field(default_factory=AmiSettings)
-    fastagi: FastAgiSettings = Field(default_factory=FastAgiSettings)
+    redis: RedisSettings = RedisSettings()
+    data: DataSettings = DataSettings()
+    http: HttpSettings = HttpSettings()
+    ami: AmiSettings = AmiSettings()
+    fastagi: FastAgiSettings = FastAgiSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -121,7 +121,7 @@ class Settings(BaseSettings):
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings from the environment, an optional TOML file and explicit overrides."""
-    settings_cls = Settings
+    settings_cls: type[Settings] = Settings
     if config_file is not None:
         if not config_file.is_file():
             raise ConfigError(f"config file {config_file} does not exist")

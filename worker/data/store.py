@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from worker.data.dataset import Dataset
-from worker.errors import DatasetMissing, DataError
+from worker.errors import DataError, DatasetMissing
 
 
 class LocalStore:
@@ -63,9 +63,7 @@ class LocalStore:
         """Complete versions, oldest first (version names sort by creation time)."""
         if not self.versions_dir.is_dir():
             return []
-        return sorted(
-            entry.name for entry in self.versions_dir.iterdir() if (entry / "meta.json").is_file()
-        )
+        return sorted(entry.name for entry in self.versions_dir.iterdir() if (entry / "meta.json").is_file())
 
     def open(self, version: str | None = None) -> Dataset:
         version = version or self.current_version()
