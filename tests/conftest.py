@@ -43,7 +43,10 @@ def build_small_dataset(directory: Path, version: str | None = None) -> str:
     """Write the hand-made dataset into ``directory``; returns its version."""
     version = version or new_version()
     ranges = np.array(
-        [(start, end, op, region, line_type_for_code(start // 10_000_000)) for start, end, op, region in RANGES],
+        [
+            (start, end, op, region, line_type_for_code(start // 10_000_000))
+            for start, end, op, region in RANGES
+        ],
         dtype=RANGE_DTYPE,
     )
     write_dataset(

@@ -61,7 +61,7 @@ class Allocation:
         return int("7" + first[:shared])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every lookup, and frozen __init__ costs twice as much
 class RussianAnswer:
     national: str  # the 10 digits after +7
     allocation: Allocation

@@ -17,7 +17,7 @@ from typing import Final
 
 from worker import __version__
 from worker.errors import InvalidNumber, NumlookupError
-from worker.responses import v1_reply, v2_reply
+from worker.responses import Outcome, v1_reply, v2_reply
 from worker.service import open_engine, open_redis
 from worker.settings import Settings, load_settings
 
@@ -49,7 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_lookup(settings: Settings, args: argparse.Namespace) -> int:
     async def resolve() -> int:
-        async with open_redis(settings) as redis, open_engine(settings, redis, follow_updates=False) as engine:
+        async with (
+            open_redis(settings) as redis,
+            open_engine(settings, redis, follow_updates=False) as engine,
+        ):
+            outcome: Outcome
             try:
                 outcome = await engine.lookup(args.number)
             except InvalidNumber as error:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from worker.answer import Answer, RussianAnswer
-from worker.cache import AnswerCache, MemoryCache
+from worker.answer import Answer
+from worker.cache import AnswerCache, Cached, MemoryCache
 from worker.data.dataset import Dataset
 from worker.intl import lookup_foreign
 from worker.numbers import parse
@@ -52,49 +52,37 @@ class LookupEngine:
         digits = parse(raw)
         dataset = self.dataset
         if dataset is not None and len(digits) == 11 and digits[0] == "7":
-            answer = russian(dataset, digits)
+            answer = dataset.russian(digits)
             if answer is not None:
                 return answer
-        key = f"{self.version}:{digits}"
-        cached = self.memory.get_now(key)
-        if cached is not None:
-            return cached
-        computed = lookup_foreign(digits)
-        self.memory.set_now(key, computed)
-        return computed
+        key = self._cache_key(dataset, digits)
+        return self.memory.get_now(key) or self._compute(key, digits)
 
     async def lookup(self, raw: str) -> Answer:
         """:meth:`lookup_now`, consulting the shared (Redis) cache before libphonenumber."""
         digits = parse(raw)
         dataset = self.dataset
         if dataset is not None and len(digits) == 11 and digits[0] == "7":
-            answer = russian(dataset, digits)
+            answer = dataset.russian(digits)
             if answer is not None:
                 return answer
-        version = dataset.version if dataset is not None else NO_DATASET
-        key = f"{version}:{digits}"
+        key = self._cache_key(dataset, digits)
         cached = self.memory.get_now(key)
+        if cached is not None or self.shared is None:
+            return cached or self._compute(key, digits)
+        cached = await self.shared.get(key)
         if cached is not None:
+            self.memory.set_now(key, cached)
             return cached
-        if self.shared is not None:
-            cached = await self.shared.get(key)
-            if cached is not None:
-                self.memory.set_now(key, cached)
-                return cached
-        computed = lookup_foreign(digits)
-        self.memory.set_now(key, computed)
-        if self.shared is not None:
-            await self.shared.set(key, computed)
+        computed = self._compute(key, digits)
+        await self.shared.set(key, computed)
         return computed
 
+    @staticmethod
+    def _cache_key(dataset: Dataset | None, digits: str) -> str:
+        return f"{dataset.version if dataset is not None else NO_DATASET}:{digits}"
 
-def russian(dataset: Dataset, digits: str) -> RussianAnswer | None:
-    """The registry's (and MNP's) answer for ``7`` + 10 digits, or ``None`` outside every range."""
-    national = int(digits[1:])
-    allocation = dataset.allocation(national)
-    if allocation is None:
-        return None
-    recipient = dataset.recipient(national)
-    if recipient is allocation.operator:
-        recipient = None
-    return RussianAnswer(digits[1:], allocation, recipient)
+    def _compute(self, key: str, digits: str) -> Cached:
+        computed = lookup_foreign(digits)
+        self.memory.set_now(key, computed)
+        return computed

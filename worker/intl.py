@@ -51,20 +51,21 @@ def lookup_foreign(digits: str) -> ForeignAnswer | NotFound:
         return NotFound(digits)
     if not phonenumbers.is_valid_number(number):
         return NotFound(digits)
+    country_code: int = number.country_code or 0
     region = phonenumbers.region_code_for_number(number) or ""
     number_type = phonenumbers.number_type(number)
     country = ascii_fold(geocoder.country_name_for_number(number, "en"))
     place = ascii_fold(geocoder.description_for_number(number, "en"))
-    shortest, longest = _lengths(region, number.country_code, number_type, len(digits))
+    shortest, longest = _lengths(region, country_code, number_type, len(digits))
     return ForeignAnswer(
         digits=digits,
-        country_code=number.country_code,
+        country_code=country_code,
         destination=country,
         region_iso=region,
         line_type=_TYPES.get(number_type, _UNKNOWN),
         location=place if place and place != country else None,
         carrier=ascii_fold(carrier.name_for_number(number, "en")) or None,
-        cns=int(_determining_prefix(digits, number.country_code)),
+        cns=int(_determining_prefix(digits, country_code)),
         min_length=shortest,
         max_length=longest,
     )
@@ -75,8 +76,11 @@ def _lengths(region: str, country_code: int, number_type: int, actual: int) -> t
     metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
     if metadata is None:
         return actual, actual
-    desc = getattr(metadata, _DESCRIPTIONS.get(number_type, "general_desc"), None) or metadata.general_desc
-    lengths = desc.possible_length or metadata.general_desc.possible_length
+    general = metadata.general_desc
+    desc = getattr(metadata, _DESCRIPTIONS.get(number_type, "general_desc"), None) or general
+    lengths = (desc.possible_length if desc is not None else None) or (
+        general.possible_length if general is not None else None
+    )
     if not lengths or lengths == (-1,):
         return actual, actual
     extra = len(str(country_code))

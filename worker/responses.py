@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from worker.answer import V1_FIELDS, V2_NOT_FOUND, Answer, RussianAnswer, to_json, v1, v2
+from worker.answer import V2_NOT_FOUND, Answer, RussianAnswer, to_json, v1, v2
 from worker.errors import InvalidNumber
 
 Outcome = Answer | InvalidNumber

@@ -45,13 +45,15 @@ async def test_published_version_reaches_another_replica(redis: Redis, tmp_path:
 
 async def test_large_files_are_chunked(redis: Redis, tmp_path: Path) -> None:
     directory = local_version(LocalStore(tmp_path / "importer"))
-    await redis_store.publish(redis, PREFIX, directory, keep=3, chunk=16)
+    chunk = 1 << 20
+    await redis_store.publish(redis, PREFIX, directory, keep=3, chunk=chunk)
     manifest = json.loads(await redis.get(Keys(PREFIX).manifest(directory.name)))
-    size = (directory / "ranges.bin").stat().st_size
-    assert manifest["ranges.bin"]["chunks"] == -(-size // 16) > 1
+    size = (directory / "ported.idx").stat().st_size  # 4 MB: the 6-digit bucket index
+    assert manifest["ported.idx"]["chunks"] == -(-size // chunk) > 1
+    assert manifest["ranges.bin"]["chunks"] == 1
     assert (
-        await redis.get(Keys(PREFIX).file(directory.name, "ranges.bin", 0))
-        == (directory / "ranges.bin").read_bytes()[:16]
+        await redis.get(Keys(PREFIX).file(directory.name, "ported.idx", 0))
+        == (directory / "ported.idx").read_bytes()[:chunk]
     )
     replica = LocalStore(tmp_path / "replica")
     dataset = await RedisSource(redis, replica, prefix=PREFIX, keep=3).load(directory.name)

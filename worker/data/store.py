@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from worker.data.dataset import Dataset
-from worker.errors import DatasetMissing, DataError
+from worker.errors import DataError, DatasetMissing
 
 
 class LocalStore:

@@ -1,0 +1,35 @@
+# One venv in .venv; every target installs what it needs first, so each works on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Install, make sure a dataset is there (the official portal, else the DATA= files), then serve.
+run: $(STAMP)
+	$(BIN)/numlookup data status >/dev/null 2>&1 || $(BIN)/numlookup data update || \
+		{ [ -n "$(DATA)" ] && $(BIN)/numlookup data import $(DATA); } || true
+	$(BIN)/numlookup run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check worker tests bench
+	$(BIN)/ruff format --check worker tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/lookup.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,129 @@
+import json
+
+import pytest
+
+from tests.conftest import MTS, T2
+from worker.answer import (
+    MOBILE,
+    Allocation,
+    NotFound,
+    RussianAnswer,
+    failure_variables,
+    flag_emoji,
+    to_json,
+    v1,
+    v2,
+    variables,
+)
+from worker.intl import lookup_foreign
+from worker.translit import latin
+
+KRASNODAR = Allocation("900", 9000000000, 9000061999, T2, "Краснодарский край", MOBILE)
+
+
+@pytest.mark.parametrize(
+    ("cyrillic", "ascii_latin"),
+    [
+        ("Краснодарский край", "Krasnodarskij kraj"),  # the talk's samples
+        ("г. Москва", "g. Moskva"),
+        ("МТС", "MTS"),
+        ("Теле2", "Tele2"),
+        ("ТЕТА ТЕЛЕКОМ", "TETA TELEKOM"),
+        ("Республика Башкортостан", "Respublika Bashkortostan"),
+        # GOST 7.0.34 (iuliia) is the scheme: х → x, я → ya, ы → y, ц → cz, ь → '
+        ("Ханты-Мансийский автономный округ - Югра", "Xanty-Mansijskij avtonomnyj okrug - Yugra"),
+        ("Чувашская Республика", "Chuvashskaya Respublika"),
+        ("Тверская область", "Tverskaya oblast'"),
+        ("ГУП ДНР «РОС»", 'GUP DNR "ROS"'),
+        ("Win mobile", "Win mobile"),
+    ],
+)
+def test_transliteration_is_pinned(cyrillic: str, ascii_latin: str) -> None:
+    assert latin(cyrillic) == ascii_latin
+    assert latin(cyrillic).isascii()
+
+
+def test_v1_of_a_ported_number_has_the_talks_keys_in_order() -> None:
+    answer = RussianAnswer("9000000000", KRASNODAR, MTS)
+    assert list(v1(answer).items()) == [
+        ("code", "900"),
+        ("num", "0000000"),
+        ("full_num", "9000000000"),
+        ("operator", "МТС"),
+        ("old_operator", "Т2"),
+        ("region", "Краснодарский край"),
+    ]
+
+
+def test_v1_translit_turns_every_text_value_latin() -> None:
+    answer = RussianAnswer("9000000000", KRASNODAR, MTS)
+    assert v1(answer, translit=True)["operator"] == "MTS"
+    assert v1(answer, translit=True)["region"] == "Krasnodarskij kraj"
+    assert all(value.isascii() for value in v1(answer, translit=True).values())
+
+
+def test_v2_of_a_ported_number_matches_the_talks_shape() -> None:
+    body = v2(RussianAnswer("9000000000", KRASNODAR, MTS))
+    assert body == {
+        "cns": 79000000000,
+        "country_code": 7,
+        "destination": "Russia",
+        "type_id": "MOB",
+        "description": "mobile",
+        "location": "Krasnodarskij kraj",
+        "registrar": "MTS",
+        "registrar_old": "T2",
+        "min_subscr_nr_length": 11,
+        "max_subscr_nr_length": 11,
+        "flag_iso": "RU",
+        "flag_icon": "🇷🇺",
+    }
+
+
+def test_cns_of_an_unported_number_is_the_ranges_shared_prefix() -> None:
+    assert v2(RussianAnswer("9000000001", KRASNODAR))["cns"] == 790000
+    assert "registrar_old" not in v2(RussianAnswer("9000000001", KRASNODAR))
+
+
+def test_aland_answers_with_its_own_flag_not_finlands() -> None:
+    body = v2(lookup_foreign("358181201235"))
+    assert body["country_code"] == 358
+    assert body["destination"] == "Aland Islands"
+    assert body["flag_iso"] == "AX"
+    assert body["flag_icon"] == "🇦🇽"
+    assert body["type_id"] == "FIX"
+    assert body["description"] == "geographic"
+
+
+def test_unknown_number_v2() -> None:
+    assert v2(NotFound("0")) == {"destination": "not found"}
+
+
+def test_json_is_written_as_the_talk_shows() -> None:
+    assert to_json({"code": "917", "operator": "МТС"}) == '{"code": "917", "operator": "МТС"}'
+
+
+def test_variables_end_with_status_and_carry_the_whole_answer() -> None:
+    pairs = variables(RussianAnswer("9000000000", KRASNODAR, MTS))
+    names = [name for name, _ in pairs]
+    assert names[-1] == "NUM_STATUS"
+    assert dict(pairs)["NUM_STATUS"] == "OK"
+    assert dict(pairs)["NUM_OPERATOR"] == "МТС"
+    assert dict(pairs)["NUM_OLD_OPERATOR"] == "Т2"
+    assert json.loads(dict(pairs)["var"])["region"] == "Краснодарский край"
+    latin_pairs = dict(variables(RussianAnswer("9000000000", KRASNODAR, MTS), version=2, var="num"))
+    assert latin_pairs["NUM_OPERATOR"] == "MTS"
+    assert json.loads(latin_pairs["num"])["registrar_old"] == "T2"
+
+
+def test_variables_for_foreign_and_unknown_numbers() -> None:
+    foreign = dict(variables(lookup_foreign("358181201235")))
+    assert foreign["NUM_COUNTRY"] == "AX"
+    assert json.loads(foreign["var"])["destination"] == "Aland Islands"
+    assert variables(NotFound("0"))[-1] == ("NUM_STATUS", "NOT_FOUND")
+    assert failure_variables("INVALID")[-1] == ("NUM_STATUS", "INVALID")
+
+
+def test_flag_emoji() -> None:
+    assert flag_emoji("RU") == "🇷🇺"
+    assert flag_emoji("") == ""
