@@ -156,6 +156,8 @@ def test_owner_missing_from_operators_falls_back_to_mnc(registry_store: LocalSto
         ("9170415564,mMTS,01,D1,02,x,2\n9170415565\n", 3, "fewer than 2 fields"),
         ("9170415564,mNOBODY,99,D1,02,x,1\n", 2, "owner 'mNOBODY' is in no Operators file"),
         ("9170415564,mMTS,01,D1,02,x,many\n", 2, "RowCount 'many' is not a number"),
+        ("", 2, "the snapshot has no rows"),
+        ("9170415564\n9170415565\n", 2, "fewer than 2 fields"),
     ],
 )
 def test_malformed_mnp_file_reports_line_and_keeps_serving(

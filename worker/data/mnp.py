@@ -224,6 +224,8 @@ class _Block:
     def field(self, column: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Start and end (exclusive) of one column in every line."""
         last = self.first_comma + column
+        if not len(self.commas):
+            raise self.fail(0, f"fewer than {column + 2} fields")
         short = (last >= len(self.commas)) | (
             self.commas[np.minimum(last, len(self.commas) - 1)] >= self.ends
         )

@@ -24,7 +24,7 @@ from worker.data.brands import Brands
 from worker.data.dataset import Dataset
 from worker.data.mnp import SNAPSHOTS, MnpFile, discover, read_operators, read_port_rows
 from worker.data.names import fallback_brand, readable_operator
-from worker.errors import DataError
+from worker.errors import DataError, MalformedInput
 
 if TYPE_CHECKING:
     from worker.data.importer import Holders, Progress
@@ -145,10 +145,14 @@ def read_snapshot(
     """The ported set a snapshot lists (without numbers back at their holder or outside the registry), in a
     buffer with ``spare`` free keys after it; and its size."""
     keys = ported.Growing(_size(file) // 44 + spare)  # rows are 45+ bytes: one allocation, rarely grown
+    rows = 0
     for numbers, owners in _rows(file, table, progress):
+        rows += len(numbers)
         holder = holders.of(numbers)
         moved = (holder != ported.REMOVE) & (holder != owners)
         keys.append(ported.make_keys(numbers[moved], owners[moved]))
+    if not rows:  # an empty snapshot would silently un-port every number: a broken download, not data
+        raise MalformedInput(file.name, 2, "the snapshot has no rows")
     return keys.keys, ported.sort_unique(keys.keys[: keys.size])
 
 
