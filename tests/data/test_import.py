@@ -125,3 +125,14 @@ def test_progress_is_reported(store: LocalStore) -> None:
     import_registry(store, [FIXTURES], brands=BRANDS, keep=2, progress=lambda *event: seen.append(event))
     assert seen[0] == ("read registry", 0, 3)
     assert seen[-1] == ("read registry", 3, 3)
+
+
+def test_unreadable_current_version_is_replaced_without_carry_over(
+    registry_store: LocalStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    meta_path = registry_store.versions_dir / (registry_store.current_version() or "") / "meta.json"
+    meta_path.write_text(meta_path.read_text().replace('"format": 1', '"format": 0'), encoding="utf-8")
+    meta = import_registry(registry_store, [REAL_DEF], brands=BRANDS, keep=3)
+    assert meta.ported == 0
+    assert "not carrying ported numbers over" in caplog.text
+    assert answer(registry_store, "79170415564").operator.brand == "МТС"

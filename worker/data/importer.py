@@ -8,6 +8,7 @@ ported numbers over (re-keyed to the new operator table); an MNP import keeps th
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections import Counter
 from collections.abc import Sequence
@@ -29,6 +30,8 @@ from worker.data.registry import TAIL, read_registry, registry_files
 from worker.data.store import LocalStore
 from worker.errors import DataError, MalformedInput
 from worker.settings import default_brands_file
+
+log = logging.getLogger(__name__)
 
 MNP_CODES_FILE = "mnp.json"  # OwnerId/MNC → ИНН from the Operators files, carried from version to version
 
@@ -102,7 +105,11 @@ def import_registry(
     """A full new version from registry files, keeping the current version's ported numbers; published."""
     report = progress or _quiet
     build = build_registry(paths, Brands.load(brands), report)
-    previous = _open_current(store)
+    try:
+        previous = _open_current(store)
+    except DataError as error:  # e.g. a version of an older dataset format: start the ported set afresh
+        log.warning("not carrying ported numbers over from the current version: %s", error)
+        previous = None
     keys = np.zeros(0, dtype=np.uint64)
     codes = MnpCodes()
     mnp_sources: list[str] = []
