@@ -110,3 +110,16 @@ def test_progress_line_is_throttled_on_a_terminal() -> None:
     redraws = stream.getvalue().count("\r\x1b[K")
     assert 1 <= redraws < 10
     assert stream.getvalue().endswith("s\n")
+
+
+def test_redis_down_keeps_the_local_import(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NUMLOOKUP_REDIS__URL", "redis://127.0.0.1:1/0")
+    assert run(tmp_path / "data", "data", "import", str(FIXTURES)) == 2
+    version = LocalStore(tmp_path / "data").current_version()
+    assert version is not None
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err.startswith(f"numlookup: imported locally as {version}, but publishing to Redis failed:")
+    assert run(tmp_path / "data", "data", "status") == 0
+    assert "redis:     redis://127.0.0.1:1/0 unreachable" in capsys.readouterr().out

@@ -98,30 +98,9 @@ def cmd_import_mnp(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _publish_to_redis(settings: Settings, store: LocalStore, meta: Meta) -> None:
-    if not settings.redis.url:
-        return
-    url = settings.redis.url
-
-    async def upload() -> None:
-        # Its own client: a 100 MB value takes longer than the service's short socket timeout.
-        client = Redis.from_url(url, socket_timeout=120, socket_connect_timeout=settings.redis.timeout)
-        try:
-            await redis_store.publish(
-                client,
-                settings.redis.prefix,
-                store.versions_dir / meta.version,
-                keep=settings.data.keep_versions,
-            )
-        finally:
-            await client.aclose()
-
-    try:
-        asyncio.run(upload())
-    except (RedisError, OSError) as error:
-        raise DataError(
-            f"imported locally as {meta.version}, but publishing to Redis failed: {error}"
-        ) from error
-    print(f"published {meta.version} to Redis at {url}", file=sys.stderr)
+    if settings.redis.url:
+        redis_store.publish_settings(settings, store, meta.version)
+        print(f"published {meta.version} to Redis at {settings.redis.url}", file=sys.stderr)
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:

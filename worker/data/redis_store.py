@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 from worker.data.dataset import Dataset
 from worker.data.store import LocalStore
 from worker.errors import DataError
+from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,29 @@ async def publish(redis: Redis, prefix: str, directory: Path, *, keep: int, chun
     await redis.publish(keys.channel, version)
     await prune(redis, prefix, keep)
     return version
+
+
+def publish_settings(settings: Settings, store: LocalStore, version: str) -> None:
+    """Publish a local version to the Redis of ``settings`` (no-op without a URL); for CLI-like callers.
+
+    Uses its own client: a 100 MB value takes longer than the service's short socket timeout.
+    """
+    url = settings.redis.url
+    if not url:
+        return
+
+    async def upload() -> None:
+        client = Redis.from_url(url, socket_timeout=120, socket_connect_timeout=settings.redis.timeout)
+        try:
+            directory = store.versions_dir / version
+            await publish(client, settings.redis.prefix, directory, keep=settings.data.keep_versions)
+        finally:
+            await client.aclose()
+
+    try:
+        asyncio.run(upload())
+    except (RedisError, OSError) as error:
+        raise DataError(f"imported locally as {version}, but publishing to Redis failed: {error}") from error
 
 
 async def current_version(redis: Redis, prefix: str) -> str | None:
