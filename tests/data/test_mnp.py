@@ -190,3 +190,18 @@ def test_broken_zip_is_reported(registry_store: LocalStore, tmp_path: Path) -> N
     path = write(tmp_path, "Port_All.zip", "not a zip")
     with pytest.raises(MalformedInput, match="not a readable zip file"):
         import_mnp(registry_store, [path], keep=3)
+
+
+def test_port_all_full_and_numbers_outside_the_registry(registry_store: LocalStore, tmp_path: Path) -> None:
+    mnp = tmp_path / "mnp"
+    write(mnp, "Operators.csv", OPERATORS)
+    header = PORT_ALL.strip() + ",NPId,DonorId,RangeHolderId,OldRoute,OldMNC,ProcessType\n"
+    rows = (
+        "9170415564,mTELE2,20,D1,02,2026-08-01T12:00:00+03:00,2,17,mMTS,mMTS,D2,01,1\n"
+        "9070000001,mTELE2,20,D1,02,2026-08-01T12:00:00+03:00,,18,mMTS,mMTS,D2,01,1\n"  # 907: no range
+    )
+    with zipfile.ZipFile(mnp / "Port_All_Full_20260801.zip", "w") as archive:
+        archive.writestr("Port_All_Full_20260801.csv", header + rows)
+    meta = import_mnp(registry_store, [mnp], keep=3)
+    assert meta.ported == 1
+    assert recipient_inn(registry_store.open(), 9170415564) == "7743895280"

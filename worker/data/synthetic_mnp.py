@@ -104,36 +104,70 @@ class MnpWriter:
                 _write_rows(out, numbers[low : low + BLOCK], owners[low : low + BLOCK], suffixes)
         return path
 
+    def owners_now(self, numbers: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+        """Who serves each number now: its recipient if ported, else its range holder."""
+        if not len(self.ported):
+            return self.holders(numbers)
+        where = np.minimum(np.searchsorted(self.ported, numbers), len(self.ported) - 1)
+        return np.where(self.ported[where] == numbers, self.owners[where], self.holders(numbers))
+
+    def record(self, numbers: npt.NDArray[np.uint64], owners: npt.NDArray[np.int64] | None) -> None:
+        """Update the generator's view of the ported set (``owners`` None: returned to the holder)."""
+        keep = ~np.isin(self.ported, numbers)
+        if owners is None:
+            self.ported, self.owners = self.ported[keep], self.owners[keep]
+            return
+        merged = np.concatenate([self.ported[keep], numbers])
+        order = np.argsort(merged, kind="stable")
+        self.ported, self.owners = merged[order], np.concatenate([self.owners[keep], owners])[order]
+
     def increment(self, sequence: int, day: date, count: int) -> list[Path]:
+        """One day's Port_Increment (new and moved numbers) and Return_Increment; the state follows them."""
         stamp = f"{day:%Y%m%d}_{sequence:04d}"
+        return [
+            self.port_increment(stamp, sequence, day, count),
+            self.return_increment(stamp, sequence, day, count),
+        ]
+
+    def port_increment(self, stamp: str, sequence: int, day: date, count: int) -> Path:
         fresh = self.draw(count)
         moved = self.rng.choice(self.ported, size=min(count // 2, len(self.ported)), replace=False)
         numbers = np.union1d(fresh, moved)
-        owners = self.recipients(numbers)
-        port_path = self.outdir / f"Port_Increment_{stamp}.csv"
+        owners, donors, holders = self.recipients(numbers), self.owners_now(numbers), self.holders(numbers)
         lines = [PORT_INCREMENT_HEADER]
-        for row, (number, owner, holder) in enumerate(
-            zip(numbers, owners, self.holders(numbers), strict=True)
+        when = f"{day:%Y-%m-%d}T10:00:00+03:00"
+        for row, (number, owner, donor, holder) in enumerate(
+            zip(numbers, owners, donors, holders, strict=True)
         ):
-            code, mnc = self.orgs[owner][0], self.orgs[owner][1] or "00"
+            (code, mnc, _i, _n), (donor_code, donor_mnc, _di, _dn) = self.orgs[owner], self.orgs[donor]
             lines.append(
-                f"{sequence * 10_000_000 + row},{number:010d},{code},"
-                f"{self.orgs[holder][0]},{self.orgs[holder][0]},"
-                f"D0001,D{77 + owner:04d},00,{mnc},77,{day:%Y-%m-%d}T10:00:00+03:00,"
+                f"{sequence * 10_000_000 + row},{number:010d},{code},{donor_code},{self.orgs[holder][0]},"
+                f"D0001,D{77 + owner:04d},{donor_mnc or '00'},{mnc or '00'},77,{when},"
                 + (str(len(numbers)) if row == 0 else "")
             )
-        port_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        returned = self.rng.choice(self.ported, size=min(count // 4 + 1, len(self.ported)), replace=False)
-        return_path = self.outdir / f"Return_Increment_{stamp}.csv"
+        path = self.outdir / f"Port_Increment_{stamp}.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.record(numbers, owners)
+        return path
+
+    def return_increment(self, stamp: str, sequence: int, day: date, count: int) -> Path:
+        size = min(count // 4 + 1, len(self.ported))
+        returned = np.sort(self.rng.choice(self.ported, size=size, replace=False))
         lines = [RETURN_HEADER]
-        for row, (number, holder) in enumerate(zip(returned, self.holders(returned), strict=True)):
+        when = f"{day:%Y-%m-%d}T11:00:00+03:00"
+        owners = self.owners_now(returned)
+        for row, (number, owner, holder) in enumerate(
+            zip(returned, owners, self.holders(returned), strict=True)
+        ):
             code, mnc = self.orgs[holder][0], self.orgs[holder][1] or "00"
             lines.append(
-                f"{sequence * 10_000_000 + row},{number:010d},{self.orgs[0][0]},{code},{mnc},D0001,D0002,77,"
-                f"{day:%Y-%m-%d}T11:00:00+03:00," + (str(len(returned)) if row == 0 else "")
+                f"{sequence * 10_000_000 + row},{number:010d},{self.orgs[owner][0]},{code},{mnc},"
+                f"D0001,D0002,77,{when}," + (str(len(returned)) if row == 0 else "")
             )
-        return_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return [port_path, return_path]
+        path = self.outdir / f"Return_Increment_{stamp}.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.record(returned, None)
+        return path
 
 
 def _write_rows(
