@@ -88,13 +88,7 @@ def apply_mnp_files(
     files = discover(paths)
     if not files:
         raise DataError("no MNP files given")
-    for file in files:
-        if file.kind == "operators":
-            for row in read_operators(file):
-                codes.org_codes[row.org_code] = row.tin
-                if row.mnc:
-                    codes.mncs.setdefault(row.mnc.lstrip("0").zfill(2), row.tin)
-                codes.names[row.tin] = row.name
+    learn_codes(codes, [file for file in files if file.kind == "operators"])
     table = OperatorTable(operators, codes, brands)
     port_files = [file for file in files if file.kind != "operators"]
     snapshots = [index for index, file in enumerate(port_files) if file.kind in SNAPSHOTS]
@@ -117,6 +111,16 @@ def apply_mnp_files(
     if changes is not None:
         keys, size = ported.apply_changes(keys, size, changes)
     return MnpResult(keys[:size], [file.name for file in applied], start >= 0)
+
+
+def learn_codes(codes: MnpCodes, files: list[MnpFile]) -> None:
+    """Add what Operators files say (later files win for an owner id; the first operator of an MNC wins)."""
+    for file in files:
+        for row in read_operators(file):
+            codes.org_codes[row.org_code] = row.tin
+            if row.mnc:
+                codes.mncs.setdefault(row.mnc.lstrip("0").zfill(2), row.tin)
+            codes.names[row.tin] = row.name
 
 
 def _rows(
