@@ -123,3 +123,11 @@ def test_redis_down_keeps_the_local_import(
     assert err.startswith(f"numlookup: imported locally as {version}, but publishing to Redis failed:")
     assert run(tmp_path / "data", "data", "status") == 0
     assert "redis:     redis://127.0.0.1:1/0 unreachable" in capsys.readouterr().out
+
+
+def test_printed_redis_urls_hide_the_password() -> None:
+    from worker.data.commands import shown_url
+
+    assert shown_url("redis://:s3cret@10.0.0.5:6379/0") == "redis://:***@10.0.0.5:6379/0"
+    assert shown_url("redis://app:s3cret@redis/1") == "redis://app:***@redis/1"
+    assert shown_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -100,7 +101,7 @@ def cmd_import_mnp(settings: Settings, args: argparse.Namespace) -> int:
 def _publish_to_redis(settings: Settings, store: LocalStore, meta: Meta) -> None:
     if settings.redis.url:
         redis_store.publish_settings(settings, store, meta.version)
-        print(f"published {meta.version} to Redis at {settings.redis.url}", file=sys.stderr)
+        print(f"published {meta.version} to Redis at {shown_url(settings.redis.url)}", file=sys.stderr)
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
@@ -116,7 +117,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     print(f"mnp:       {', '.join(meta.mnp_sources) or '-'}")
     print(f"local:     {store.root} ({len(store.versions())} versions kept)")
     if settings.redis.url:
-        print(f"redis:     {settings.redis.url} {_redis_status(settings, meta.version)}")
+        print(f"redis:     {shown_url(settings.redis.url)} {_redis_status(settings, meta.version)}")
     dataset.close()
     return 0
 
@@ -136,6 +137,16 @@ def _redis_status(settings: Settings, local: str) -> str:
     if version is None:
         return "(nothing published)"
     return f"current {version}" + (" (same as local)" if version == local else " (differs from local)")
+
+
+def shown_url(url: str) -> str:
+    """The Redis URL without its password, fit to print."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _age(seconds: float) -> str:

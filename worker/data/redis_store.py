@@ -107,7 +107,7 @@ def publish_settings(settings: Settings, store: LocalStore, version: str) -> Non
     try:
         asyncio.run(upload())
     except (RedisError, OSError) as error:
-        raise DataError(f"imported locally as {version}, but publishing to Redis failed: {error}") from error
+        raise DataError(f"imported locally as {version}, but publishing to Redis failed: {error}") from None
 
 
 async def current_version(redis: Redis, prefix: str) -> str | None:
