@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from redis.asyncio import Redis
 
 from worker.cache import MemoryCache, RedisCache
+from worker.data.redis_store import RedisSource
 from worker.data.source import DatasetSource, LocalSource, follow, switch_if_new
 from worker.data.store import LocalStore
 from worker.engine import LookupEngine
@@ -41,8 +42,6 @@ def dataset_source(settings: Settings, redis: Redis | None) -> DatasetSource:
     store = LocalStore(settings.data_dir)
     if redis is None:
         return LocalSource(store)
-    from worker.data.redis_store import RedisSource
-
     return RedisSource(redis, store, prefix=settings.redis.prefix, keep=settings.data.keep_versions)
 
 
