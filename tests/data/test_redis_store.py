@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -103,3 +104,14 @@ async def test_nothing_published_yet_serves_local_data(redis: Redis, tmp_path: P
     store = LocalStore(tmp_path / "replica")
     directory = local_version(store)
     assert await RedisSource(redis, store, prefix=PREFIX, keep=3).current() == directory.name
+
+
+async def test_two_replicas_sharing_a_data_dir_download_once(redis: Redis, tmp_path: Path) -> None:
+    directory = local_version(LocalStore(tmp_path / "importer"))
+    await redis_store.publish(redis, PREFIX, directory, keep=3)
+    shared = LocalStore(tmp_path / "replica")
+    first, second = (RedisSource(redis, shared, prefix=PREFIX, keep=3) for _ in range(2))
+    datasets = await asyncio.gather(first.load(directory.name), second.load(directory.name))
+    assert [dataset.version for dataset in datasets] == [directory.name] * 2
+    assert shared.versions() == [directory.name]
+    assert not any((shared.root / "tmp").iterdir())

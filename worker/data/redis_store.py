@@ -166,6 +166,12 @@ async def download(redis: Redis, prefix: str, version: str, store: LocalStore, *
                 raise DataError(f"dataset version {version}: {name} does not match its manifest")
             await asyncio.to_thread((scratch / name).write_bytes, data)
         return await asyncio.to_thread(store.publish, scratch, version, keep=keep)
+    except OSError:
+        shutil.rmtree(scratch, ignore_errors=True)
+        existing = store.versions_dir / version
+        if (existing / "meta.json").is_file():  # another process sharing this data dir got there first
+            return existing
+        raise
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
