@@ -60,6 +60,7 @@ def test_every_generation_reads(relative: str, rows: int, first: tuple[object, .
 def test_region_dash_falls_back_to_gar() -> None:
     first = next(read_registry(REAL_DEF))
     assert first.region == "Краснодарский край"  # Регион is "-" on this row
+    assert (first.code, first.line) == (900, 2)
 
 
 def test_cp1251_csv_quoted_names_are_unquoted() -> None:

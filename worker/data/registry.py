@@ -41,6 +41,11 @@ class RegistryRow(NamedTuple):
     inn: str  # "" in files without an ИНН column
     line: int
 
+    @property
+    def code(self) -> int:
+        """The ABC/DEF code (the first three national digits)."""
+        return self.start // TAIL
+
 
 def decode(path: Path, raw: bytes) -> str:
     """The file's text: UTF-8 (with or without BOM) or, failing that, cp1251 (the ``Kody_*`` files)."""
