@@ -205,3 +205,13 @@ def test_port_all_full_and_numbers_outside_the_registry(registry_store: LocalSto
     meta = import_mnp(registry_store, [mnp], keep=3)
     assert meta.ported == 1
     assert recipient_inn(registry_store.open(), 9170415564) == "7743895280"
+
+
+def test_one_zip_holding_operators_and_snapshot(registry_store: LocalStore, tmp_path: Path) -> None:
+    path = tmp_path / "bdpn_20260801.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("Port_All_20260801.csv", PORT_ALL + "9170415564,mTELE2,20,D1,02,x,1\n")
+        archive.writestr("Operators_20260801.csv", OPERATORS)
+    meta = import_mnp(registry_store, [path], keep=3)
+    assert meta.mnp_sources == [f"{path}:Operators_20260801.csv", f"{path}:Port_All_20260801.csv"]
+    assert recipient_inn(registry_store.open(), 9170415564) == "7743895280"
