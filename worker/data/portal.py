@@ -179,9 +179,7 @@ class Portal:
         return Fetched(name, target, received, digest.hexdigest())
 
     def _get(self, url: str) -> aiohttp.client._RequestContextManager:
-        return self.session.get(
-            url, ssl=self.verify, headers={"User-Agent": BROWSER_USER_AGENT}
-        )
+        return self.session.get(url, ssl=self.verify, headers={"User-Agent": BROWSER_USER_AGENT})
 
     async def _retrying(self, url: str, attempt: Callable[[], Awaitable[T]]) -> T:
         delay = self.backoff
