@@ -19,7 +19,7 @@ RANGES = [(9170000000, 9179999999, MTS, "г. Москва")]
 
 
 class Recorder:
-    """An MNP importer that publishes a new version and remembers each batch; can fail before/after publishing."""
+    """An MNP importer that publishes a version and remembers each batch; fails before/after publishing."""
 
     def __init__(self) -> None:
         self.batches: list[list[str]] = []

@@ -107,9 +107,9 @@ async def test_a_file_that_fails_to_parse_is_refused_and_the_old_data_stays(
     fake, _ = fake_portal
     await run(store, portal, RowImporter())
     serving = store.current_version()
-    broken = registry_csv(ROWS["ABC-3xx.csv"]) + "\n301;1;2;3".encode()
+    broken = registry_csv(ROWS["ABC-3xx.csv"]) + b"\n301;1;2;3"
     fake.publish("ABC-3xx.csv", broken, datetime(2026, 8, 1, 0, 0))
-    with pytest.raises(MalformedInput, match="ABC-3xx.csv:4: 4 columns"):
+    with pytest.raises(MalformedInput, match=r"ABC-3xx\.csv:4: 4 columns"):
         await run(store, portal, RowImporter())
     assert store.current_version() == serving
     fake.publish("ABC-3xx.csv", registry_csv(ROWS["ABC-3xx.csv"]), datetime(2026, 8, 2, 0, 0))
