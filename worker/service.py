@@ -37,12 +37,19 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis | None]:
 
 
 def dataset_source(settings: Settings, redis: Redis | None) -> DatasetSource:
-    return LocalSource(LocalStore(settings.data_dir))
+    """Redis names the version when configured (replicas download it); else the local data dir does."""
+    store = LocalStore(settings.data_dir)
+    if redis is None:
+        return LocalSource(store)
+    from worker.data.redis_store import RedisSource
+
+    return RedisSource(redis, store, prefix=settings.redis.prefix, keep=settings.data.keep_versions)
 
 
 @contextlib.asynccontextmanager
-async def open_engine(settings: Settings, redis: Redis | None, *, follow_updates: bool = True
-                      ) -> AsyncIterator[LookupEngine]:
+async def open_engine(
+    settings: Settings, redis: Redis | None, *, follow_updates: bool = True
+) -> AsyncIterator[LookupEngine]:
     """An engine on the current dataset that keeps following new versions while the context is open."""
     shared = (
         RedisCache(redis, prefix=settings.redis.prefix, ttl=settings.redis.cache_ttl)

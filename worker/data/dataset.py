@@ -118,10 +118,15 @@ def write_dataset(
     operators: Sequence[Operator],
     regions: Sequence[str],
     ranges: npt.NDArray[Any],
-    ported_numbers: npt.NDArray[np.uint64],
-    ported_operators: npt.NDArray[np.uint16],
+    ported_numbers: npt.NDArray[np.uint64] | None = None,
+    ported_operators: npt.NDArray[np.uint16] | None = None,
+    ported_keys: npt.NDArray[np.uint64] | None = None,
 ) -> None:
     """Write a complete version directory. ``ranges`` has :data:`RANGE_DTYPE`; ported numbers are national.
+
+    Ported numbers come either as two parallel arrays (any order) or, for tens of millions of them, as
+    ``ported_keys``: sorted, unique ``national << 16 | operator`` keys, written block by block without the
+    copies a sort would need (see :mod:`worker.data.ported`).
 
     The caller writes into a fresh directory and publishes it only after this returns, so a failure never
     leaves a half-written dataset where an engine could load it.
@@ -134,16 +139,37 @@ def write_dataset(
     with open(directory / "ranges.bin", "wb") as out:
         for column in ("start", "end", "operator", "region", "type"):
             out.write(np.ascontiguousarray(ranges[column]).tobytes())
-    order = np.argsort(ported_numbers, kind="stable")
-    numbers = ported_numbers[order]
-    codes = (numbers // TAIL).astype(np.int64)
-    offsets = np.searchsorted(codes, np.arange(CODES + 1), side="left").astype(np.uint64)
-    (directory / "ported.idx").write_bytes(offsets.tobytes())
-    (directory / "ported.num").write_bytes((numbers % TAIL).astype(np.uint32).tobytes())
-    (directory / "ported.op").write_bytes(ported_operators[order].astype(np.uint16).tobytes())
+    if ported_keys is not None:
+        _write_ported_keys(directory, ported_keys)
+    else:
+        numbers_in = np.zeros(0, np.uint64) if ported_numbers is None else ported_numbers
+        operators_in = np.zeros(0, np.uint16) if ported_operators is None else ported_operators
+        order = np.argsort(numbers_in, kind="stable")
+        numbers = numbers_in[order]
+        codes = (numbers // TAIL).astype(np.int64)
+        offsets = np.searchsorted(codes, np.arange(CODES + 1), side="left").astype(np.uint64)
+        (directory / "ported.idx").write_bytes(offsets.tobytes())
+        (directory / "ported.num").write_bytes((numbers % TAIL).astype(np.uint32).tobytes())
+        (directory / "ported.op").write_bytes(operators_in[order].astype(np.uint16).tobytes())
     _write_json(directory / "operators.json", [_operator_json(op) for op in operators])
     _write_json(directory / "regions.json", list(regions))
     _write_json(directory / "meta.json", meta.to_json())  # last: its presence marks a complete version
+
+
+KEY_SHIFT: Final = 16
+_BLOCK: Final = 1 << 21
+
+
+def _write_ported_keys(directory: Path, keys: npt.NDArray[np.uint64]) -> None:
+    """Write sorted unique ``national << 16 | operator`` keys in blocks: memory stays at one block."""
+    bounds = (np.arange(CODES + 1, dtype=np.uint64) * np.uint64(TAIL)) << np.uint64(KEY_SHIFT)
+    offsets = np.searchsorted(keys, bounds, side="left").astype(np.uint64)
+    (directory / "ported.idx").write_bytes(offsets.tobytes())
+    with open(directory / "ported.num", "wb") as numbers, open(directory / "ported.op", "wb") as owners:
+        for low in range(0, len(keys), _BLOCK):
+            block = keys[low : low + _BLOCK]
+            numbers.write(((block >> np.uint64(KEY_SHIFT)) % np.uint64(TAIL)).astype(np.uint32).tobytes())
+            owners.write((block & np.uint64(0xFFFF)).astype(np.uint16).tobytes())
 
 
 def _operator_json(operator: Operator) -> dict[str, str]:
@@ -255,6 +281,32 @@ class Dataset:
         codes = np.repeat(np.arange(CODES, dtype=np.uint64), np.diff(offsets).astype(np.int64))
         owners = np.frombuffer(self._owners, dtype=np.uint16).copy()
         return codes * TAIL + tails, owners
+
+    def range_array(self) -> npt.NDArray[Any]:
+        """The ranges as one :data:`RANGE_DTYPE` array, sorted by start (to build the next version from)."""
+        raw = (self.directory / "ranges.bin").read_bytes()
+        count = len(raw) // RANGE_DTYPE.itemsize
+        ranges = np.empty(count, dtype=RANGE_DTYPE)
+        offset = 0
+        for column in ("start", "end", "operator", "region", "type"):
+            dtype = RANGE_DTYPE[column]
+            ranges[column] = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
+            offset += dtype.itemsize * count
+        return ranges
+
+    def ported_keys(self) -> npt.NDArray[np.uint64]:
+        """Sorted ``national << 16 | operator`` keys, built code by code (one array, no big temporaries)."""
+        keys = np.empty(len(self._tails), dtype=np.uint64)
+        tails = np.frombuffer(self._tails, dtype=np.uint32)
+        owners = np.frombuffer(self._owners, dtype=np.uint16)
+        offsets = self._offsets
+        for code in range(CODES):
+            low, high = offsets[code], offsets[code + 1]
+            if low == high:
+                continue
+            numbers = tails[low:high].astype(np.uint64) + np.uint64(code * TAIL)
+            keys[low:high] = (numbers << np.uint64(KEY_SHIFT)) | owners[low:high]
+        return keys
 
     def close(self) -> None:
         """Release the memory maps (an engine that switched away calls this once no lookup holds it)."""
