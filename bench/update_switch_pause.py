@@ -29,11 +29,11 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from worker.answer import Operator, RussianAnswer  # noqa: E402
-from worker.data.dataset import RANGE_DTYPE, Meta, new_version, write_dataset  # noqa: E402
-from worker.data.source import LocalSource, follow  # noqa: E402
-from worker.data.store import LocalStore  # noqa: E402
-from worker.engine import LookupEngine  # noqa: E402
+from worker.answer import Operator, RussianAnswer
+from worker.data.dataset import RANGE_DTYPE, Meta, new_version, write_dataset
+from worker.data.source import LocalSource, follow
+from worker.data.store import LocalStore
+from worker.engine import LookupEngine
 
 WINDOW = 4.0  # seconds of load per phase
 

@@ -58,8 +58,7 @@ def test_increments_apply_in_order_exactly_once(store: LocalStore, mnp_dir: Path
     drop(mnp_dir, "Port_Increment_20260102_000000.csv")
     drop(mnp_dir, "Return_Increment_20260101_120000.csv")
     drop(mnp_dir, "Port_Increment_20260101_000000.csv")
-    drop(mnp_dir, "Operators_20260101.csv")  # not an increment: ignored
-    drop(mnp_dir, "notes.txt")
+    drop(mnp_dir, "notes.txt")  # not an MNP file: ignored
     report = sync(store, mnp_dir, recorder)
     assert report.applied == [
         "Port_Increment_20260101_000000.csv",
@@ -117,7 +116,7 @@ def test_scan_orders_by_the_time_in_the_name(mnp_dir: Path) -> None:
     for name in ("Port_Increment_20251231_235959.csv", "Port_All_Full_20260101_000000.csv.zip"):
         drop(mnp_dir, name)
     assert [(item.name, item.kind) for item in scan(mnp_dir)] == [
-        ("Port_Increment_20251231_235959.csv", "increment"),
+        ("Port_Increment_20251231_235959.csv", "port_increment"),
         ("Port_All_Full_20260101_000000.csv.zip", "snapshot"),
     ]
 

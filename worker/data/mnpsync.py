@@ -1,7 +1,8 @@
 """``numlookup data mnp-sync DIR``: apply the MNP files an operator's SFTP sync drops into DIR, each once.
 
-Files are recognised by name (``Port_All*``, ``Port_Increment*``, ``Return_Increment*``, zipped or not) and
-ordered by the date-time in their name (the digits in it), then by name. The state — which file (by name and
+Files are recognised by name (``Port_All*``, ``Port_Increment*``, ``Return_Increment*`` and the ``Operators*``
+files that map owner ids to ИНН; zipped or not) and ordered as the importer applies them: by the digit groups
+of the name (date, sequence), then Operators, snapshot, port, return. The state — which file (by name and
 SHA-256) was applied — lives in ``DATA_DIR/mnp-sync.json`` and is replaced atomically.
 
 Exactly once, across crashes too: before importing, the state records the batch as *pending* together with
@@ -33,7 +34,8 @@ from worker.errors import DataError
 log = logging.getLogger(__name__)
 
 STATE_FILE: Final = "mnp-sync.json"
-_KIND = re.compile(r"^(?P<kind>Port_All(?:_Full)?|Port_Increment|Return_Increment)", re.IGNORECASE)
+_KIND = re.compile(r"^(?P<kind>Port_All(?:_Full)?|Port_Increment|Return_Increment|Operators)", re.IGNORECASE)
+_RANK: Final = {"operators": 0, "snapshot": 1, "port_increment": 2, "return_increment": 3}
 _SUFFIXES: Final = (".csv", ".zip", ".csv.zip", ".txt")
 
 MnpImporter = Callable[[LocalStore, Sequence[Path]], Meta]
@@ -42,7 +44,7 @@ MnpImporter = Callable[[LocalStore, Sequence[Path]], Meta]
 @dataclass(frozen=True)
 class MnpFile:
     path: Path
-    kind: str  # "snapshot" or "increment"
+    kind: str  # "operators", "snapshot", "port_increment" or "return_increment"
     sha256: str
 
     @property
@@ -50,13 +52,21 @@ class MnpFile:
         return self.path.name
 
     @property
-    def order(self) -> tuple[str, str]:
-        return order_key(self.path.name)
+    def order(self) -> tuple[tuple[int, ...], int]:
+        return order_key(self.path.name, self.kind)
 
 
-def order_key(name: str) -> tuple[str, str]:
-    """(the digits of the name — its date-time —, the name): chronological for dated names."""
-    return "".join(re.findall(r"\d+", name)), name
+def order_key(name: str, kind: str) -> tuple[tuple[int, ...], int]:
+    """The digit groups of the name (its date, sequence), then Operators, snapshot, port, return.
+
+    The same order :func:`worker.data.importer.import_mnp` applies files in (worker.data.mnp).
+    """
+    return tuple(int(group) for group in re.findall(r"\d+", name)), _RANK[kind]
+
+
+def _kind(prefix: str) -> str:
+    prefix = prefix.lower()
+    return "snapshot" if prefix.startswith("port_all") else prefix
 
 
 def scan(directory: Path) -> list[MnpFile]:
@@ -68,8 +78,7 @@ def scan(directory: Path) -> list[MnpFile]:
         match = _KIND.match(path.name)
         if match is None or not path.is_file() or not path.name.lower().endswith(_SUFFIXES):
             continue
-        kind = "snapshot" if match["kind"].lower().startswith("port_all") else "increment"
-        found.append(MnpFile(path, kind, _sha256(path)))
+        found.append(MnpFile(path, _kind(match["kind"]), _sha256(path)))
     return sorted(found, key=lambda item: item.order)
 
 
@@ -143,14 +152,17 @@ def plan(files: Sequence[MnpFile], state: SyncState) -> tuple[list[MnpFile], lis
     new = [item for item in files if item.name not in state.applied]
     snapshots = [item for item in new if item.kind == "snapshot"]
     latest = snapshots[-1] if snapshots else None
-    cutoff = latest.order if latest else order_key(state.snapshot) if state.snapshot else None
+    cutoff = latest.order if latest else order_key(state.snapshot, "snapshot") if state.snapshot else None
     if cutoff is None:
         return new, []
     superseded = [
-        item for item in new if item is not latest and (item.order <= cutoff or item.kind == "snapshot")
+        item
+        for item in new
+        if item is not latest
+        and (item.kind == "snapshot" or (item.kind != "operators" and item.order <= cutoff))
     ]
     batch = [item for item in new if item is not latest and item not in superseded]
-    return ([latest] if latest else []) + batch, superseded
+    return sorted(([latest] if latest else []) + batch, key=lambda item: item.order), superseded
 
 
 def sync(store: LocalStore, directory: Path, importer: MnpImporter) -> SyncReport:
@@ -165,7 +177,8 @@ def sync(store: LocalStore, directory: Path, importer: MnpImporter) -> SyncRepor
         return report
     state.pending = {item.name: item.sha256 for item in [*superseded, *batch]}
     state.pending_base = store.current_version()
-    state.pending_snapshot = batch[0].name if batch[0].kind == "snapshot" else None
+    snapshots = [item.name for item in batch if item.kind == "snapshot"]
+    state.pending_snapshot = snapshots[0] if snapshots else None
     state.save(path)
     meta = importer(store, [item.path for item in batch])
     _record(state)

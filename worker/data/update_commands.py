@@ -13,16 +13,21 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from worker.data import history, mnpsync
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from worker.data import history, mnpsync, redis_store
+from worker.data.commands import TerminalProgress
 from worker.data.dataset import Meta
+from worker.data.importer import Progress, import_mnp, import_registry
 from worker.data.portal import Portal
 from worker.data.store import LocalStore
-from worker.data.update import UpdateReport, parse_interval, run_every, update_registry
-from worker.errors import NumlookupError
+from worker.data.update import Importer, UpdateReport, parse_interval, run_every, update_registry
+from worker.errors import DataError, NumlookupError
 from worker.settings import Settings
 
 
@@ -65,7 +70,7 @@ def _subcommands(group: argparse.ArgumentParser) -> argparse._SubParsersAction[a
     return group.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
 
 
-class ProgressLine:
+class DownloadProgress:
     """One self-overwriting line on a terminal; a line per finished file otherwise (logs, systemd)."""
 
     def __init__(self, out: TextIO = sys.stderr) -> None:
@@ -86,15 +91,50 @@ class ProgressLine:
             self.out.write(f"{name}: {done:,} bytes downloaded\n")
 
 
-def _registry_importer(settings: Settings) -> Any:
-    from worker.data.importer import import_registry
-
+def _registry_importer(settings: Settings, progress: Progress) -> Importer:
     def run(store: LocalStore, paths: Sequence[Path]) -> Meta:
-        return import_registry(
-            store, paths, brands=settings.data.brands, keep=settings.data.keep_versions + 1
-        )
+        # keep + 1: the staging store holds the current version besides the new one
+        keep = settings.data.keep_versions + 1
+        return import_registry(store, paths, brands=settings.data.brands, keep=keep, progress=progress)
 
     return run
+
+
+@contextlib.asynccontextmanager
+async def _redis(settings: Settings) -> AsyncIterator[Redis | None]:
+    """A client for publishing versions (a long socket timeout: a version is a 100 MB upload)."""
+    if not settings.redis.url:
+        yield None
+        return
+    client = Redis.from_url(
+        settings.redis.url, socket_timeout=120, socket_connect_timeout=settings.redis.timeout
+    )
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def make_current_in_redis(settings: Settings, store: LocalStore, version: str) -> None:
+    """With Redis configured, make ``version`` what every replica serves (uploading it if Redis lacks it)."""
+    async with _redis(settings) as client:
+        if client is None:
+            return
+        keys = redis_store.Keys(settings.redis.prefix)
+        try:
+            if await client.exists(keys.manifest(version)):
+                await client.set(keys.current, version)
+                await client.publish(keys.channel, version)
+            else:
+                directory = store.versions_dir / version
+                await redis_store.publish(
+                    client, settings.redis.prefix, directory, keep=settings.data.keep_versions
+                )
+        except (RedisError, OSError) as error:
+            raise DataError(
+                f"{version} is current locally, but setting it in Redis failed: {error}"
+            ) from error
+    print(f"{version} is current in Redis at {settings.redis.url}", file=sys.stderr)
 
 
 async def _update_once(settings: Settings, args: argparse.Namespace) -> UpdateReport:
@@ -110,12 +150,14 @@ async def _update_once(settings: Settings, args: argparse.Namespace) -> UpdateRe
         report = await update_registry(
             store,
             portal,
-            _registry_importer(settings),
+            _registry_importer(settings, TerminalProgress()),
             max_loss=settings.data.max_range_loss,
             keep=settings.data.keep_versions,
             force=args.force,
-            progress=ProgressLine(),
+            progress=DownloadProgress(),
         )
+    if report.changed and report.version is not None:
+        await make_current_in_redis(settings, store, report.version)
     print(report.summary(), flush=True)
     return report
 
@@ -169,7 +211,9 @@ def cmd_versions(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(settings: Settings, args: argparse.Namespace) -> int:
-    old, new = history.rollback(LocalStore(settings.data_dir))
+    store = LocalStore(settings.data_dir)
+    old, new = history.rollback(store)
+    asyncio.run(make_current_in_redis(settings, store, new))
     print(f"rolled back: {new} now serving (was {old})")
     return 0
 
@@ -187,13 +231,15 @@ def cmd_diff(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_mnp_sync(settings: Settings, args: argparse.Namespace) -> int:
-    from worker.data.importer import import_mnp
+    progress = TerminalProgress()
 
     def run(store: LocalStore, paths: Sequence[Path]) -> Meta:
-        return import_mnp(store, paths, keep=settings.data.keep_versions)
+        keep = settings.data.keep_versions
+        return import_mnp(store, paths, keep=keep, progress=progress, brands=settings.data.brands)
 
-    report = mnpsync.sync(LocalStore(settings.data_dir), args.directory, run)
+    store = LocalStore(settings.data_dir)
+    report = mnpsync.sync(store, args.directory, run)
+    if report.applied and report.version is not None:
+        asyncio.run(make_current_in_redis(settings, store, report.version))
     print(report.summary())
-    with contextlib.suppress(BrokenPipeError):
-        sys.stdout.flush()
     return 0
