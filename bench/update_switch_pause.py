@@ -95,8 +95,8 @@ def percentiles(latencies: list[float]) -> str:
     ordered = sorted(latencies)
     if not ordered:
         return "n=0"
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
-    return f"n={len(ordered):>6}  p50 {pick(0.5):6.2f} ms  p99 {pick(0.99):6.2f} ms  max {ordered[-1] * 1000:6.2f} ms"
+    p50, p99 = (ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 for q in (0.5, 0.99))
+    return f"n={len(ordered):>6}  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  max {ordered[-1] * 1000:6.2f} ms"
 
 
 async def serve_and_measure(store: LocalStore, prepared: list[str], args: argparse.Namespace) -> None:
@@ -166,7 +166,8 @@ async def serve_and_measure(store: LocalStore, prepared: list[str], args: argpar
         if switches:
             took = [seconds for _, seconds in switches]
             print(
-                f"{'':>10}  {len(took)} switches: publish → serving median {statistics.median(took) * 1000:.0f} ms,"
+                f"{'':>10}  {len(took)} switches: publish → serving "
+                f"median {statistics.median(took) * 1000:.0f} ms,"
                 f" max {max(took) * 1000:.0f} ms (includes up to 50 ms of follow() interval)"
             )
             near = [lat for end, lat in samples if any(p - 0.05 <= end <= p + t + 0.2 for p, t in switches)]
@@ -187,7 +188,8 @@ def main() -> None:
         began = time.monotonic()
         prepared = [build_version(store, args.ranges, args.ported, seed) for seed in (1, 2)]
         print(
-            f"built two {args.ranges:,}-range, {args.ported:,}-ported versions in {time.monotonic() - began:.1f} s"
+            f"built two {args.ranges:,}-range, {args.ported:,}-ported versions "
+            f"in {time.monotonic() - began:.1f} s"
         )
         began = time.monotonic()
         store.open().close()
