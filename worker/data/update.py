@@ -112,7 +112,9 @@ class PortalState:
         os.replace(staging, self.path)
 
 
-def check_loss(previous: int, new: int, max_loss: float, *, force: bool = False) -> None:
+def check_loss(
+    previous: int, new: int, max_loss: float, *, force: bool = False, serving: str = "the current dataset"
+) -> None:
     """Refuse a registry with more than ``max_loss`` (a share) fewer ranges than the one serving."""
     if previous <= 0 or new >= previous:
         return
@@ -121,7 +123,7 @@ def check_loss(previous: int, new: int, max_loss: float, *, force: bool = False)
         return
     message = (
         f"the new registry has {new:,} ranges, {lost:.1%} fewer than the {previous:,} serving now "
-        f"(limit {max_loss:.1%}): refused, the current dataset keeps serving; rerun with --force if the "
+        f"(limit {max_loss:.1%}): refused, {serving} keeps serving; rerun with --force if the "
         "portal really dropped them"
     )
     if force:
@@ -168,7 +170,7 @@ def build_gated(
     previous_ranges = store.open(current).meta.ranges if current else 0
     with staging_store(store) as staging:
         meta = importer(staging, paths)
-        check_loss(previous_ranges, meta.ranges, max_loss, force=force)
+        check_loss(previous_ranges, meta.ranges, max_loss, force=force, serving=current or "nothing")
         store.publish(staging.versions_dir / meta.version, meta.version, keep=keep)
     return meta, previous_ranges
 

@@ -73,9 +73,9 @@ def _subcommands(group: argparse.ArgumentParser) -> argparse._SubParsersAction[a
 class DownloadProgress:
     """One self-overwriting line on a terminal; a line per finished file otherwise (logs, systemd)."""
 
-    def __init__(self, out: TextIO = sys.stderr) -> None:
-        self.out = out
-        self.tty = out.isatty()
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stderr
+        self.tty = self.out.isatty()
         self.last = 0.0
 
     def __call__(self, name: str, done: int, total: int | None) -> None:
