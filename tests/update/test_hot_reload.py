@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
 
 from tests.update.versions import Range, publish_version
 from worker.answer import Answer, Operator, RussianAnswer
+from worker.data import redis_store
 from worker.data.dataset import Dataset
 from worker.data.source import LocalSource, follow
 from worker.data.store import LocalStore
@@ -230,3 +232,51 @@ def test_versions_are_told_apart(tmp_path: Path, letter: str) -> None:
     engine = LookupEngine(store.open())
     assert {version_of(engine.lookup_now(number)) for number in NUMBERS} == {letter}
     assert engine.lookup_now(f"7{PORTED}").operator.name == f"{letter}-ported"
+
+
+async def test_replicas_follow_redis_without_mixed_answers(tmp_path: Path, redis: Redis) -> None:
+    """Two replicas, each with its own data dir, follow the version named in Redis while under load."""
+    primary = LocalStore(tmp_path / "primary")
+    prefix = "test-replicas"
+    versions = {letter: publish(primary, letter) for letter in ("A", "B")}
+    await redis_store.publish(redis, prefix, primary.versions_dir / versions["A"], keep=5)
+    engines, followers = [], []
+    for name in ("replica1", "replica2"):
+        engine = SignallingEngine(None)
+        engine.switched = asyncio.Event()
+        source = redis_store.RedisSource(redis, LocalStore(tmp_path / name), prefix=prefix, keep=3)
+        followers.append(asyncio.create_task(follow(source, engine, interval=0.01)))
+        engines.append(engine)
+    done = asyncio.Event()
+    seen: Counter[str] = Counter()
+    mixed: list[str] = []
+
+    async def load(engine: LookupEngine) -> None:
+        index = 0
+        while not done.is_set():
+            try:
+                seen[version_of(await engine.lookup(NUMBERS[index % len(NUMBERS)]))] += 1
+            except AssertionError as error:
+                mixed.append(str(error))
+            index += 1
+            await asyncio.sleep(0)
+
+    try:
+        for engine in engines:
+            await engine.switched.wait()
+            assert serving(engine) == "A"
+            engine.switched.clear()
+        workers = [asyncio.create_task(load(engine)) for engine in engines for _ in range(4)]
+        await redis_store.publish(redis, prefix, primary.versions_dir / versions["B"], keep=5)
+        for engine in engines:
+            await engine.switched.wait()
+            assert serving(engine) == "B"
+        done.set()
+        await asyncio.gather(*workers)
+    finally:
+        for task in followers:
+            task.cancel()
+        await asyncio.gather(*followers, return_exceptions=True)
+    assert mixed == []
+    assert seen["A"] > 0
+    assert seen["B"] > 0
