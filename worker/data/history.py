@@ -4,14 +4,19 @@ The diff is a merge-walk over both versions' ranges, sorted by (start, end): one
 *the same* when its start and end are; then a different operator (by ИНН, the registry's stable key) counts as
 *moved to another operator* and a different region as *moved to another region*. Every other range of the old
 version was *removed* and of the new one *added* (a split range is one removed and two added).
+
+Regions are compared by :func:`region_key`, so a respelling is not a move: the registry writes the same
+region several ways ("Свердловская обл." in the ``Регион`` column, "Свердловская область" in ``Территория
+ГАР``, which a growing number of rows fall back to); respellings are counted on their own line.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from worker.answer import Allocation, Operator
 from worker.data.dataset import Meta
@@ -79,6 +84,28 @@ def resolve(store: LocalStore, name: str) -> str:
     return matches[0]
 
 
+_WORDS: Final = {
+    "обл": "область",
+    "ао": "автономный округ",
+    "респ": "республика",
+    "кр": "край",
+    "г": "",
+    "город": "",
+    "и": "",
+}
+
+
+def region_key(region: str) -> str:
+    """A region's words, abbreviations expanded, order and punctuation ignored.
+
+    "г. Москва и Московская область", "Город Москва, Московская область" and "Москва и Московская область"
+    share one key; so do "Ханты - Мансийский - Югра АО" and "Ханты-Мансийский автономный округ - Югра".
+    """
+    words = re.findall(r"[а-яa-z0-9]+", region.lower().replace("ё", "е"))
+    expanded = {part for word in words for part in _WORDS.get(word, word).split()}
+    return " ".join(sorted(expanded))
+
+
 def _operator_key(operator: Operator) -> str:
     return operator.inn or operator.name
 
@@ -128,6 +155,7 @@ class Diff:
     removed: Tally = field(default_factory=Tally)
     operator_moved: Tally = field(default_factory=Tally)  # key: "old → new"
     region_moved: Tally = field(default_factory=Tally)  # key: the operator (after the change)
+    region_respelled: int = 0  # same range, same region written differently
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -140,6 +168,7 @@ class Diff:
             "removed": self.removed.to_json(),
             "moved_operator": self.operator_moved.to_json(),
             "moved_region": self.region_moved.to_json(),
+            "region_respelled": self.region_respelled,
         }
 
 
@@ -172,9 +201,12 @@ def _compare_same(report: Diff, a: Allocation, b: Allocation) -> None:
     moved_operator = _operator_key(a.operator) != _operator_key(b.operator)
     if moved_operator:
         report.operator_moved.add(f"{_operator_label(a.operator)} → {_operator_label(b.operator)}", b)
-    if a.region != b.region:
+    moved_region = a.region != b.region and region_key(a.region) != region_key(b.region)
+    if moved_region:
         report.region_moved.add(_operator_label(b.operator), b)
-    if not moved_operator and a.region == b.region:
+    elif a.region != b.region:
+        report.region_respelled += 1
+    if not moved_operator and not moved_region:
         report.unchanged += 1
 
 
@@ -203,7 +235,7 @@ def render(diff: Diff, *, top: int = 15) -> str:
     lines = [
         f"{diff.old} → {diff.new}",
         f"ranges: {diff.old_ranges:,} → {diff.new_ranges:,} ({diff.new_ranges - diff.old_ranges:+,}); "
-        f"unchanged {diff.unchanged:,}",
+        f"unchanged {diff.unchanged:,} (of which {diff.region_respelled:,} with the region respelled)",
     ]
     sections = (
         ("added", diff.added),
