@@ -192,9 +192,7 @@ class Portal:
                 reason = _describe(error)
                 if number == self.retries:
                     raise PortalError(url, f"{reason} (gave up after {number} attempts)") from error
-                log.warning(
-                    "%s: %s; retrying in %.0f s (attempt %d of %d)", url, reason, delay, number, self.retries
-                )
+                log.warning("%s: %s; retry %d of %d in %.1f s", url, reason, number, self.retries - 1, delay)
                 await asyncio.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")  # retries >= 1
