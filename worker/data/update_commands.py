@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import time
@@ -222,11 +223,15 @@ def cmd_diff(settings: Settings, args: argparse.Namespace) -> int:
     store = LocalStore(settings.data_dir)
     old, new = history.resolve(store, args.old), history.resolve(store, args.new)
     report = history.diff_versions(store, old, new)
-    if args.json:
-        json.dump(report.to_json(), sys.stdout, ensure_ascii=False, indent=1)
-        print()
-    else:
-        print(history.render(report, top=args.top))
+    text = (
+        json.dumps(report.to_json(), ensure_ascii=False, indent=1)
+        if args.json
+        else history.render(report, top=args.top)
+    )
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `numlookup data diff | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
