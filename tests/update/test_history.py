@@ -103,7 +103,7 @@ def test_diff_command_defaults_to_previous_vs_current(
         f"{old} → {new}\nranges: 6 → 7 (+1); unchanged 2 (of which 1 with the region respelled)\n"
     )
     assert "added: 3 ranges, 1,010,000 numbers" in text
-    assert '1 ranges    1,000,000 numbers  ПАО "МТС" (7740000076) → ПАО "МЕГАФОН" (7812014560)' in text
+    assert '      1 ranges     1,000,000 numbers  ПАО "МТС" (7740000076) → ПАО "МЕГАФОН" (7812014560)' in text
     assert main(["--data-dir", str(store.root), "data", "diff", old, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["moved_region"]["by_operator"] == [

@@ -247,7 +247,7 @@ def render(diff: Diff, *, top: int = 15) -> str:
         lines.append("")
         lines.append(f"{title}: {tally.total_ranges:,} ranges, {tally.total_numbers:,} numbers")
         for key, count in tally.ranges.most_common(top):
-            lines.append(f"  {count:>6,} ranges {tally.numbers[key]:>12,} numbers  {key}")
+            lines.append(f"  {count:>7,} ranges {tally.numbers[key]:>13,} numbers  {key}")
         rest = len(tally.ranges) - top
         if rest > 0:
             lines.append(f"  … and {rest} more (--json for all)")
