@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 
@@ -55,8 +54,3 @@ def publish_version(
     )
     store.publish(scratch, meta.version, keep=keep)
     return meta
-
-
-def build_into(directory: Path, ranges: Sequence[Range]) -> Meta:
-    """Publish ``ranges`` into the store at ``directory`` (the signature of an importer's effect)."""
-    return publish_version(LocalStore(directory), ranges)

@@ -55,7 +55,7 @@ class UpdateReport:
         fetched = ", ".join(self.downloaded) or "nothing"
         return (
             f"dataset {self.version} now serving ({self.previous_ranges:,} → {self.ranges:,} ranges; "
-            f"downloaded {fetched}; previous {self.previous})"
+            f"downloaded {fetched}; previous {self.previous or 'none'})"
         )
 
 

@@ -168,18 +168,18 @@ def cmd_update(settings: Settings, args: argparse.Namespace) -> int:
         try:
             asyncio.run(_update_once(settings, args))
         except NumlookupError as error:
-            current = LocalStore(settings.data_dir).current_version() or "no dataset"
-            raise _keeps(error, current) from error
+            raise _keeps(error, LocalStore(settings.data_dir).current_version()) from error
         return 0
     interval = parse_interval(args.every)
     return asyncio.run(_update_forever(settings, args, interval))
 
 
-def _keeps(error: NumlookupError, current: str) -> NumlookupError:
+def _keeps(error: NumlookupError, current: str | None) -> NumlookupError:
     """The same error, saying what keeps serving."""
     if "keeps serving" in str(error):
         return error
-    return NumlookupError(f"update failed: {error} — {current} keeps serving")
+    serving = f"{current} keeps serving" if current else "no dataset imported yet"
+    return NumlookupError(f"update failed: {error} — {serving}")
 
 
 async def _update_forever(settings: Settings, args: argparse.Namespace, interval: float) -> int:
