@@ -181,3 +181,18 @@ def test_rollback_sets_the_redis_current_key(
     finally:
         client.flushdb()
         client.close()
+
+
+def test_a_file_the_importer_cannot_parse_is_refused(
+    cli: LocalStore, portal_thread: tuple[FakePortal, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake, _ = portal_thread
+    assert run(cli, "update") == 0
+    serving = cli.current_version()
+    capsys.readouterr()
+    fake.publish("ABC-3xx.csv", registry_csv(ROWS["ABC-3xx.csv"]) + b"\n301;1;2;3", datetime(2026, 8, 1))
+    assert run(cli, "update", "--force") == 2  # --force overrides the share gate only
+    assert "ABC-3xx.csv:4: 4 fields, expected 8" in capsys.readouterr().err
+    assert cli.current_version() == serving
+    assert cli.versions() == [serving]
+    assert list((cli.root / "tmp").iterdir()) == []

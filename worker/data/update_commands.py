@@ -59,7 +59,9 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     diff.add_argument("--top", type=int, default=15, help="lines per section in the text report")
     diff.set_defaults(handler=cmd_diff)
 
-    sync = commands.add_parser("mnp-sync", help="apply new Port_Increment/Return_Increment files from DIR")
+    sync = commands.add_parser(
+        "mnp-sync", help="apply the new MNP files in DIR (increments, Port_All, Operators), each once"
+    )
     sync.add_argument("directory", type=Path, metavar="DIR")
     sync.set_defaults(handler=cmd_mnp_sync)
 
