@@ -167,7 +167,11 @@ def build_gated(
 ) -> tuple[Meta, int]:
     """Import ``paths`` in a staging store, gate, publish; returns the new meta and the old range count."""
     current = store.current_version()
-    previous_ranges = store.open(current).meta.ranges if current else 0
+    previous_ranges = 0
+    if current is not None:
+        serving = store.open(current)
+        previous_ranges = serving.meta.ranges
+        serving.close()
     with staging_store(store) as staging:
         meta = importer(staging, paths)
         check_loss(previous_ranges, meta.ranges, max_loss, force=force, serving=current or "nothing")
