@@ -1,19 +1,16 @@
-"""Fixtures of the update tests: a fake portal on a real socket, a store, and the importer under test."""
+"""Fixtures of the update tests: a fake portal on a real socket, a client of it, a store."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
 
 from tests.update.portal_fake import FakePortal
-from worker.data.dataset import Meta
 from worker.data.portal import Portal
 from worker.data.store import LocalStore
-
-KEEP = 5
 
 
 @pytest.fixture
@@ -38,25 +35,3 @@ async def portal(fake_portal: tuple[FakePortal, str]) -> AsyncIterator[Portal]:
 @pytest.fixture
 def store(tmp_path: Path) -> LocalStore:
     return LocalStore(tmp_path / "data")
-
-
-@pytest.fixture
-def registry_importer() -> Callable[[LocalStore, Sequence[Path]], Meta]:
-    from worker.data.importer import import_registry
-
-    brands = Path(__file__).resolve().parents[2] / "config" / "brands.toml"
-
-    def run(store: LocalStore, paths: Sequence[Path]) -> Meta:
-        return import_registry(store, paths, brands=brands, keep=KEEP + 1)
-
-    return run
-
-
-@pytest.fixture
-def mnp_importer() -> Callable[[LocalStore, Sequence[Path]], Meta]:
-    from worker.data.importer import import_mnp
-
-    def run(store: LocalStore, paths: Sequence[Path]) -> Meta:
-        return import_mnp(store, paths, keep=KEEP)
-
-    return run
