@@ -50,6 +50,13 @@ class DataSettings(Section):
     brands: Path = Field(default_factory=default_brands_file)  # ИНН → brand map a user may edit
     keep_versions: int = Field(5, ge=1)  # history kept for rollback
     reload_interval: float = Field(2.0, gt=0)  # how often running services look for a new version
+    # updates from the official portal (numlookup data update; docs/updates.md)
+    portal_url: str = "https://opendata.digital.gov.ru/downloads/"
+    portal_insecure: bool = False  # skip TLS verification (the portal's chain often fails it)
+    portal_retries: int = Field(4, ge=1)  # attempts per request, with exponential back-off
+    portal_backoff: float = Field(2.0, ge=0)  # seconds before the first retry; doubles each time
+    portal_read_timeout: float = Field(60.0, gt=0)  # seconds without a byte before a transfer is retried
+    max_range_loss: float = Field(0.05, ge=0, le=1)  # refuse a registry that lost more than this share
 
 
 class HttpSettings(Section):
