@@ -36,7 +36,7 @@ import numpy.typing as npt
 from worker.answer import GEOGRAPHIC, MOBILE, Allocation, LineType, Operator, RussianAnswer
 from worker.errors import DataError
 
-FORMAT: Final = 1
+FORMAT: Final = 2  # 2: ported numbers in 6-digit buckets
 TAIL: Final = 10_000_000  # numbers per 3-digit code
 BUCKET: Final = 10_000  # ported numbers are indexed by national // BUCKET
 BUCKETS: Final = 1_000_000

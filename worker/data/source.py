@@ -38,15 +38,33 @@ async def follow(source: DatasetSource, engine: LookupEngine, interval: float) -
     """Keep ``engine`` on the source's current version; runs until cancelled.
 
     The new version is loaded completely before the engine switches to it, so lookups never wait and
-    never see a half-loaded dataset; a version that fails to load is logged and the old one keeps serving.
+    never see a half-loaded dataset; a version that fails to load is logged once and the old one keeps
+    serving until the source names another version.
     """
     failed: str | None = None
     while True:
-        await switch_if_new(source, engine, failed_version=failed)
+        try:
+            await switch_to_current(source, engine, failed_version=failed)
+        except VersionFailed as error:
+            failed = error.version
         await asyncio.sleep(interval)
 
 
-async def switch_if_new(
+async def switch_if_new(source: DatasetSource, engine: LookupEngine) -> bool:
+    """Switch once if the source names a version the engine does not serve; ``True`` if it switched."""
+    try:
+        return await switch_to_current(source, engine)
+    except VersionFailed:
+        return False
+
+
+class VersionFailed(Exception):
+    def __init__(self, version: str) -> None:
+        super().__init__(version)
+        self.version = version
+
+
+async def switch_to_current(
     source: DatasetSource, engine: LookupEngine, *, failed_version: str | None = None
 ) -> bool:
     try:
@@ -60,6 +78,10 @@ async def switch_if_new(
         dataset = await source.load(version)
     except Exception as error:
         log.error("dataset %s failed to load, keeping %s: %s", version, engine.version, error)
-        return False
-    engine.use(dataset)
+        raise VersionFailed(version) from error
+    previous = [engine.use(dataset)]
+    # Freeing a version (450k ranges, their answers, the maps) takes tens of milliseconds: drop the last
+    # reference in a worker thread so requests in flight during a switch do not wait for it. No explicit
+    # close(): a lookup running in another thread may still hold the old version, and keeps it alive.
+    await asyncio.to_thread(previous.clear)
     return True
