@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_lookup(settings: Settings, args: argparse.Namespace) -> int:
     # Imported here, not at the top: the engine loads libphonenumber's metadata (~130 MB), which the
     # data commands (imports of tens of millions of rows) should not carry.
+    from worker.service import open_engine, open_redis
 
     async def resolve() -> int:
         async with (
