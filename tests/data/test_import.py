@@ -131,7 +131,7 @@ def test_unreadable_current_version_is_replaced_without_carry_over(
     registry_store: LocalStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     meta_path = registry_store.versions_dir / (registry_store.current_version() or "") / "meta.json"
-    meta_path.write_text(meta_path.read_text().replace('"format": 1', '"format": 0'), encoding="utf-8")
+    meta_path.write_text(meta_path.read_text().replace('"format": 2', '"format": 0'), encoding="utf-8")
     meta = import_registry(registry_store, [REAL_DEF], brands=BRANDS, keep=3)
     assert meta.ported == 0
     assert "not carrying ported numbers over" in caplog.text
