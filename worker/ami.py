@@ -1,0 +1,375 @@
+"""The AMI adapter: the only module that imports panoramisk's Manager.
+
+:class:`AmiClient` keeps one logged-in session to one Asterisk and owns its whole life: connect, Login, a
+watchdog, back-off, reconnect. It reuses panoramisk's parsing (``Message``), actions (``Action``), response
+matching (``AMIProtocol.handle_message``) and event routing (``Manager.register_event``), and replaces the
+parts that misbehave in panoramisk 1.4:
+
+- its keep-alive Ping never notices a silent connection → our watchdog pings with a timeout and aborts the
+  transport, so a frozen Asterisk is noticed within ``ping_interval + ping_timeout`` seconds;
+- actions pending at a disconnect are queued and replayed after the next login (into whatever call holds
+  that channel now) → they fail with :class:`AmiUnavailable` instead, and an action meant for an older
+  session (``generation``) is refused before it reaches the wire; both are counted as dropped;
+- a failed Login is silent and ``authenticated`` stays true after a disconnect → :attr:`AmiClient.state` is
+  tracked here, a refused Login is logged as an error, and retries back off exponentially;
+- ``dispatch()`` keeps no reference to the tasks it starts → we keep them and log their failures;
+- actions cancelled by a timeout stay in its response table forever → removed when their future is done;
+- a UTF-8 character split across two reads is dropped (each read is decoded alone) → incremental decoder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import fnmatch
+import logging
+import random
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from panoramisk.actions import Action
+from panoramisk.ami_protocol import AMIProtocol
+from panoramisk.manager import Manager
+from panoramisk.message import Message
+
+from worker.errors import AmiError, AmiUnavailable
+from worker.settings import AmiServer, AmiSettings
+
+log = logging.getLogger(__name__)
+
+EOM: Final = "\r\n\r\n"
+MAX_PENDING_TEXT: Final = 1 << 20  # a "message" this long without an end is not AMI: drop the session
+VARIABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+# Characters that end or could end an AMI line (Asterisk splits on LF), or that no channel variable needs.
+_UNSAFE: Final = dict.fromkeys([*range(0x20), 0x7F, 0x85, 0x2028, 0x2029])
+_UNSAFE.pop(0x09)  # tab stays: harmless inside a header value
+
+
+def one_line(value: str) -> str:
+    """``value`` without CR, LF or other control characters, so it cannot add AMI headers or actions."""
+    return value.translate(_UNSAFE) if not value.isprintable() else value
+
+
+@dataclass(frozen=True, slots=True)
+class AmiEvent:
+    """An event as the handlers see it: case-insensitive headers, the session it came on, when it arrived."""
+
+    client: AmiClient
+    generation: int
+    headers: Mapping[str, Any]
+    received: float  # loop.time()
+
+    def get(self, name: str, default: str = "") -> str:
+        value = self.headers.get(name, default)
+        if isinstance(value, list):  # a repeated header: panoramisk gives a list; the first one counts
+            value = value[0]
+        return str(value)
+
+
+EventCallback = Callable[[AmiEvent], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class ClientStats:
+    reconnects: int = 0  # sessions established after the first
+    login_failures: int = 0
+    dropped_actions: int = 0  # pending at a disconnect, or meant for a previous session
+    watchdog_timeouts: int = 0
+    sessions: int = 0
+    task_failures: int = 0
+    last_error: str = ""
+    connected_since: float | None = field(default=None)  # loop.time() of the current session's Login
+
+
+class _Protocol(AMIProtocol):  # type: ignore[misc]
+    """panoramisk's protocol with our decoding, response-table hygiene and no replay queue."""
+
+    version: str | None
+    closed: bool
+
+    def __init__(self, client: AmiClient) -> None:
+        super().__init__()
+        self._client = client
+        self.lost = asyncio.Event()
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._text = ""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.factory = self._client._manager
+        self.encoding = "utf-8"
+        self.log = log
+
+    def data_received(self, data: bytes) -> None:
+        text = self._text + self._decoder.decode(data)
+        if self.version is None:
+            banner, eol, rest = text.partition("\r\n")
+            if not eol:
+                self._text = text
+                return
+            self.version = banner.partition("/")[2].strip()
+            text = rest
+        *messages, self._text = text.split(EOM)
+        if len(self._text) > MAX_PENDING_TEXT:
+            log.error(
+                "AMI %s: %d bytes without a message end; dropping the session",
+                self._client.name,
+                len(self._text),
+            )
+            self.abort()
+            return
+        for raw in messages:
+            message = Message.from_line(raw.strip())
+            if message is not None:
+                self.handle_message(message)
+
+    def send_actions(self, actions: Iterable[Action]) -> list[asyncio.Future[Any]]:
+        """Register and write ``actions`` in one write; their futures resolve with the responses."""
+        if self.closed:
+            raise AmiUnavailable(self._client.name, "not connected")
+        chunks: list[str] = []
+        futures: list[asyncio.Future[Any]] = []
+        for action in actions:
+            key = action.id
+            self.responses[key] = action
+            action.future.add_done_callback(lambda _, key=key: self.responses.pop(key, None))
+            chunks.append(str(action))
+            futures.append(action.future)
+        self.transport.write("".join(chunks).encode("utf-8"))
+        return futures
+
+    def send(self, data: Mapping[str, str], as_list: bool = False) -> asyncio.Future[Any]:
+        return self.send_actions([Action(dict(data), as_list=as_list)])[0]
+
+    def abort(self) -> None:
+        if not self.closed:
+            self.transport.abort()
+
+    def close(self) -> None:
+        pending = {id(action): action for action in self.responses.values()}.values()
+        self.responses.clear()
+        dropped = 0
+        for action in pending:
+            if not action.future.done():
+                action.future.set_exception(AmiUnavailable(self._client.name, "connection lost"))
+                action.future.exception()  # retrieved: nobody may be awaiting it any more
+                dropped += 1
+        self._client.stats.dropped_actions += dropped
+        if not self.closed:
+            self.closed = True
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.close()
+        if not self.lost.is_set():
+            self.lost.set()
+            self.factory.connection_lost(exc)
+
+
+class _Manager(Manager):  # type: ignore[misc]
+    """Event routing from panoramisk, without its reconnect scheduling, ping or replay of actions."""
+
+    def __init__(self, client: AmiClient) -> None:
+        super().__init__(host=client.server.host, port=client.server.port, log=log)
+        self.callbacks.clear()  # drops the FullyBooted → send_awaiting_actions replay
+        self.patterns.clear()
+        self._client = client
+
+    def dispatch(self, event: Message) -> list[str]:
+        event.manager = self
+        matches = []
+        for pattern, regexp in self.patterns:
+            if regexp.match(event.event) is not None:
+                matches.append(pattern)
+                for callback in self.callbacks[pattern]:
+                    self._client._spawn(callback(self._client._wrap(event)))
+        return matches
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connected = False
+        self.authenticated = False
+
+
+class AmiLoginError(Exception):
+    """Login answered something other than Success (internal: the client logs it and backs off)."""
+
+
+class AmiClient:
+    """One Asterisk: connected and logged in while :meth:`run` runs, reconnecting for ever."""
+
+    def __init__(self, server: AmiServer, settings: AmiSettings) -> None:
+        self.server = server
+        self.settings = settings
+        self.name = server.label
+        self.state = "disconnected"  # connecting | connected | login_failed | disconnected
+        self.generation = 0  # bumped at every Login; events carry it, actions must match it
+        self.stats = ClientStats()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._manager = _Manager(self)
+        self._protocol: _Protocol | None = None
+        self._connected = asyncio.Event()
+
+    def on(self, pattern: str, callback: EventCallback) -> None:
+        """Run ``callback`` (as its own tracked task) for every event whose name matches ``pattern``."""
+        if not any(known == pattern for known, _ in self._manager.patterns):
+            self._manager.patterns.append((pattern, re.compile(fnmatch.translate(pattern))))
+        self._manager.callbacks[pattern].append(callback)
+
+    async def wait_connected(self) -> None:
+        await self._connected.wait()
+
+    async def run(self) -> None:
+        """Connect, log in, watch, reconnect with back-off; returns only when cancelled."""
+        delay = self.settings.reconnect_min
+        try:
+            while True:
+                try:
+                    await self._session()
+                    delay = self.settings.reconnect_min
+                except AmiLoginError as error:
+                    self.state = "login_failed"
+                    self.stats.login_failures += 1
+                    self.stats.last_error = str(error)
+                    log.error(
+                        "AMI %s: Login as %r refused: %s; retrying in %.1fs",
+                        self.name,
+                        self.server.username,
+                        error,
+                        delay,
+                    )
+                except (OSError, TimeoutError) as error:
+                    self.state = "disconnected"
+                    self.stats.last_error = f"{type(error).__name__}: {error}"
+                    log.warning(
+                        "AMI %s: cannot connect (%s); retrying in %.1fs",
+                        self.name,
+                        self.stats.last_error,
+                        delay,
+                    )
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, self.settings.reconnect_max)
+        finally:
+            self.state = "disconnected"
+            self._connected.clear()
+            if self._protocol is not None:
+                self._protocol.close()
+            for task in list(self.tasks):
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def _session(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.state = "connecting"
+        _, protocol = await asyncio.wait_for(
+            loop.create_connection(lambda: _Protocol(self), self.server.host, self.server.port),
+            self.settings.login_timeout,
+        )
+        self._protocol = protocol
+        try:
+            await self._login(protocol)
+            self.generation += 1
+            self.stats.sessions += 1
+            self.stats.reconnects += self.stats.sessions > 1
+            self.stats.connected_since = loop.time()
+            self.state = "connected"
+            self._manager.authenticated = True
+            self._connected.set()
+            log.info("AMI %s: logged in as %r (session %d)", self.name, self.server.username, self.generation)
+            watchdog = asyncio.create_task(self._watchdog(protocol), name=f"ami-watchdog-{self.name}")
+            try:
+                await protocol.lost.wait()
+            finally:
+                watchdog.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watchdog
+            log.warning("AMI %s: connection lost; reconnecting", self.name)
+        finally:
+            self._connected.clear()
+            self.stats.connected_since = None
+            self.state = "disconnected"
+            protocol.close()
+
+    async def _login(self, protocol: _Protocol) -> None:
+        login = {
+            "Action": "Login",
+            "Username": one_line(self.server.username),
+            "Secret": one_line(self.server.secret.get_secret_value()),
+            "Events": "system,user",
+        }
+        try:
+            response = await asyncio.wait_for(protocol.send(login), self.settings.login_timeout)
+        except TimeoutError:
+            raise AmiLoginError(f"no answer within {self.settings.login_timeout:g}s") from None
+        except AmiUnavailable:
+            raise AmiLoginError("connection closed during Login") from None
+        if not response.success:
+            raise AmiLoginError(response.get("Message") or response.get("Response") or "refused")
+
+    async def _watchdog(self, protocol: _Protocol) -> None:
+        interval, timeout = self.settings.ping_interval, self.settings.ping_timeout
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.wait_for(protocol.send({"Action": "Ping"}), timeout)
+            except TimeoutError:
+                self.stats.watchdog_timeouts += 1
+                log.error("AMI %s: no answer to Ping within %gs; dropping the session", self.name, timeout)
+                protocol.abort()
+                return
+            except AmiUnavailable:
+                return
+
+    def _wrap(self, event: Message) -> AmiEvent:
+        return AmiEvent(self, self.generation, event, asyncio.get_running_loop().time())
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.stats.task_failures += 1
+            log.error("AMI %s: event handler failed", self.name, exc_info=task.exception())
+
+    def _live(self, generation: int) -> _Protocol:
+        protocol = self._protocol
+        if protocol is None or protocol.closed or self.state != "connected":
+            self.stats.dropped_actions += 1
+            raise AmiUnavailable(self.name, "not connected")
+        if generation != self.generation:
+            self.stats.dropped_actions += 1
+            raise AmiUnavailable(self.name, "stale action from a previous session dropped")
+        return protocol
+
+    async def setvars(self, channel: str, pairs: Iterable[tuple[str, str]], *, generation: int) -> None:
+        """Set each variable on ``channel`` (written in one go, in order); raises the first error.
+
+        ``generation`` is the session the request belongs to (:attr:`AmiEvent.generation`): after a
+        reconnect the channel may name another call, so the actions are dropped instead.
+        """
+        actions = []
+        for name, value in pairs:
+            if VARIABLE_NAME.fullmatch(name) is None:
+                raise ValueError(f"not a variable name: {name!r}")
+            actions.append(
+                Action(
+                    {
+                        "Action": "Setvar",
+                        "Channel": one_line(channel),
+                        "Variable": name,
+                        "Value": one_line(value),
+                    }
+                )
+            )
+        futures = self._live(generation).send_actions(actions)
+        responses = await asyncio.gather(*futures, return_exceptions=True)
+        for response in responses:
+            if isinstance(response, BaseException):
+                raise response
+            if not response.success:
+                raise AmiError("Setvar", dict(response.items()))
