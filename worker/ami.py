@@ -96,6 +96,9 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]
         self.lost = asyncio.Event()
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._text = ""
+        self.login_id: str | None = None
+        # Set while parsing the Login response, before any later event in the same read is dispatched.
+        self.logged_in = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -125,6 +128,11 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]
             message = Message.from_line(raw.strip())
             if message is not None:
                 self.handle_message(message)
+
+    def handle_message(self, message: Message) -> None:
+        if message.action_id is not None and message.action_id == self.login_id:
+            self.logged_in = bool(message.success)
+        super().handle_message(message)
 
     def send_actions(self, actions: Iterable[Action]) -> list[asyncio.Future[Any]]:
         """Register and write ``actions`` in one write; their futures resolve with the responses."""
@@ -205,7 +213,7 @@ class AmiClient:
         self.settings = settings
         self.name = server.label
         self.state = "disconnected"  # connecting | connected | login_failed | disconnected
-        self.generation = 0  # bumped at every Login; events carry it, actions must match it
+        self.generation = 0  # bumped for every connection; events carry it, actions must match it
         self.stats = ClientStats()
         self.tasks: set[asyncio.Task[None]] = set()
         self._manager = _Manager(self)
@@ -268,9 +276,9 @@ class AmiClient:
             self.settings.login_timeout,
         )
         self._protocol = protocol
+        self.generation += 1
         try:
             await self._login(protocol)
-            self.generation += 1
             self.stats.sessions += 1
             self.stats.reconnects += self.stats.sessions > 1
             self.stats.connected_since = loop.time()
@@ -299,8 +307,10 @@ class AmiClient:
             "Secret": one_line(self.server.secret.get_secret_value()),
             "Events": "system,user",
         }
+        action = Action(login)
+        protocol.login_id = action.id
         try:
-            response = await asyncio.wait_for(protocol.send(login), self.settings.login_timeout)
+            response = await asyncio.wait_for(protocol.send_actions([action])[0], self.settings.login_timeout)
         except TimeoutError:
             raise AmiLoginError(f"no answer within {self.settings.login_timeout:g}s") from None
         except AmiUnavailable:
@@ -338,7 +348,7 @@ class AmiClient:
 
     def _live(self, generation: int) -> _Protocol:
         protocol = self._protocol
-        if protocol is None or protocol.closed or self.state != "connected":
+        if protocol is None or protocol.closed or not protocol.logged_in:
             self.stats.dropped_actions += 1
             raise AmiUnavailable(self.name, "not connected")
         if generation != self.generation:
