@@ -270,11 +270,13 @@ class AmiClient:
 
     async def _session(self) -> None:
         loop = asyncio.get_running_loop()
-        self.state = "connecting"
-        _, protocol = await asyncio.wait_for(
-            loop.create_connection(lambda: _Protocol(self), self.server.host, self.server.port),
-            self.settings.login_timeout,
-        )
+        if self.state != "login_failed":  # keep a refused Login visible in /health while retrying
+            self.state = "connecting"
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races a result.
+        async with asyncio.timeout(self.settings.login_timeout):
+            _, protocol = await loop.create_connection(
+                lambda: _Protocol(self), self.server.host, self.server.port
+            )
         self._protocol = protocol
         self.generation += 1
         try:
@@ -291,13 +293,13 @@ class AmiClient:
                 await protocol.lost.wait()
             finally:
                 watchdog.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watchdog
+                await asyncio.gather(watchdog, return_exceptions=True)
             log.warning("AMI %s: connection lost; reconnecting", self.name)
         finally:
             self._connected.clear()
             self.stats.connected_since = None
-            self.state = "disconnected"
+            if self.state == "connected":
+                self.state = "disconnected"
             protocol.close()
 
     async def _login(self, protocol: _Protocol) -> None:
@@ -310,7 +312,8 @@ class AmiClient:
         action = Action(login)
         protocol.login_id = action.id
         try:
-            response = await asyncio.wait_for(protocol.send_actions([action])[0], self.settings.login_timeout)
+            async with asyncio.timeout(self.settings.login_timeout):
+                response = await protocol.send_actions([action])[0]
         except TimeoutError:
             raise AmiLoginError(f"no answer within {self.settings.login_timeout:g}s") from None
         except AmiUnavailable:
@@ -323,7 +326,8 @@ class AmiClient:
         while True:
             await asyncio.sleep(interval)
             try:
-                await asyncio.wait_for(protocol.send({"Action": "Ping"}), timeout)
+                async with asyncio.timeout(timeout):
+                    await protocol.send({"Action": "Ping"})
             except TimeoutError:
                 self.stats.watchdog_timeouts += 1
                 log.error("AMI %s: no answer to Ping within %gs; dropping the session", self.name, timeout)
