@@ -145,6 +145,7 @@ async def test_actions_pending_at_a_disconnect_fail_and_leave_no_trace(asterisk:
         assert [a.name for a in asterisk.actions].count("setvar") == 1  # never replayed
         assert client._protocol is not None
         assert client._protocol.responses == {}
+        assert client._protocol.setvar_futures == {}
         assert client.stats.dropped_actions == 1
     finally:
         runner.cancel()
@@ -166,6 +167,7 @@ async def test_timed_out_actions_leave_the_response_table(asterisk: FakeAsterisk
                 )
         assert client._protocol is not None
         assert client._protocol.responses == {}
+        assert client._protocol.setvar_futures == {}
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)

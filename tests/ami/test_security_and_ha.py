@@ -35,7 +35,7 @@ async def test_hostile_number_never_becomes_a_header(asterisk: FakeAsterisk, eng
     assert {action.name for action in asterisk.actions} == {"login", "setvar"}
     for action in asterisk.actions:
         if action.name == "setvar":
-            assert [name for name, _ in action.headers] == ["Action", "ActionID", "Channel", "Value", "Variable"]
+            assert [name for name, _ in action.headers] == ["Action", "ActionID", "Channel", "Variable", "Value"]  # as captured
             assert action.get("Channel") == "1795871900.1"
     assert asterisk.status_of("1795871900.1") == ["INVALID"]
     assert [name for name, _ in asterisk.setvars("1795871900.1")] == ["var", "NUM_STATUS"]  # default name
