@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -62,14 +61,20 @@ class Generator(asyncio.Protocol):
             action_id = headers.get(b"ActionID", b"")
             name = headers.get(b"Action", b"").lower()
             if name == b"login":
-                replies.append(b"Response: Success\r\nActionID: %s\r\nMessage: Authentication accepted\r\n\r\n"
-                               % action_id)
+                replies.append(
+                    b"Response: Success\r\nActionID: %s\r\nMessage: Authentication accepted\r\n\r\n"
+                    % action_id
+                )
                 self.bench.session = self
                 self.bench.ready.set()
             elif name == b"ping":
-                replies.append(b"Response: Success\r\nActionID: %s\r\nPing: Pong\r\nTimestamp: 0\r\n\r\n" % action_id)
+                replies.append(
+                    b"Response: Success\r\nActionID: %s\r\nPing: Pong\r\nTimestamp: 0\r\n\r\n" % action_id
+                )
             else:
-                replies.append(b"Response: Success\r\nActionID: %s\r\nMessage: Variable Set\r\n\r\n" % action_id)
+                replies.append(
+                    b"Response: Success\r\nActionID: %s\r\nMessage: Variable Set\r\n\r\n" % action_id
+                )
                 if headers.get(b"Variable") == b"NUM_STATUS":
                     self.bench.answered(headers.get(b"Channel", b""), now)
         if replies and self.transport is not None:
@@ -97,7 +102,8 @@ class Bench:
             self.done.set()
 
     def send(self, count: int) -> None:
-        assert self.session is not None and self.session.transport is not None
+        assert self.session is not None
+        assert self.session.transport is not None
         chunks = []
         now = time.perf_counter()
         for _ in range(count):
@@ -167,7 +173,9 @@ async def run_subject(subject: str, args: argparse.Namespace, data_dir: Path) ->
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: Generator(bench), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    process = subprocess.Popen(subject_command(subject, port), env=subject_env(subject, port, data_dir), cwd=ROOT)
+    process = await asyncio.create_subprocess_exec(
+        *subject_command(subject, port), env=subject_env(subject, port, data_dir), cwd=ROOT
+    )
     try:
         await asyncio.wait_for(bench.ready.wait(), 30)
         await throughput(bench, min(1000, args.events), args.window)  # warm-up
@@ -176,7 +184,7 @@ async def run_subject(subject: str, args: argparse.Namespace, data_dir: Path) ->
         return rate, latencies
     finally:
         process.terminate()
-        process.wait(10)
+        await asyncio.wait_for(process.wait(), 10)
         server.close()
 
 
@@ -184,8 +192,10 @@ def report(subject: str, rate: float, latencies: list[float], target_rate: float
     ms = sorted(x * 1000 for x in latencies)
     p50 = statistics.median(ms)
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
-    print(f"{subject:14s} {rate:9.0f} events/s   at {target_rate:.0f}/s: p50 {p50:.2f} ms  p99 {p99:.2f} ms"
-          f"  max {ms[-1]:.2f} ms  (n={len(ms)})")
+    print(
+        f"{subject:14s} {rate:9.0f} events/s   at {target_rate:.0f}/s: p50 {p50:.2f} ms  p99 {p99:.2f} ms"
+        f"  max {ms[-1]:.2f} ms  (n={len(ms)})"
+    )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -196,7 +206,7 @@ async def main(args: argparse.Namespace) -> None:
         store = LocalStore(Path(tmp) / "data")
         scratch = store.scratch()
         store.publish(scratch, build_small_dataset(scratch))
-        print(f"{args.events} events (window {args.window}), then {args.rate:.0f} events/s for {args.seconds:.0f} s")
+        print(f"{args.events} events (window {args.window}), then {args.rate:.0f}/s for {args.seconds:.0f} s")
         for subject in args.subjects:
             rate, latencies = await run_subject(subject, args, store.root)
             report(subject, rate, latencies, args.rate)
@@ -217,20 +227,28 @@ async def baseline_client(port: int) -> None:
             uniqueid = message.split(b"Uniqueid: ", 1)[1].split(b"\r\n", 1)[0]
             for variable in (b"A", b"B", b"C", b"D", b"E", b"F", b"var", b"NUM_STATUS"):
                 counter += 1
-                out.append(b"Action: Setvar\r\nActionID: %d\r\nChannel: %s\r\nValue: x\r\nVariable: %s\r\n\r\n"
-                           % (counter, uniqueid, variable))
+                out.append(
+                    b"Action: Setvar\r\nActionID: %d\r\nChannel: %s\r\nValue: x\r\nVariable: %s\r\n\r\n"
+                    % (counter, uniqueid, variable)
+                )
         if out:
             writer.write(b"".join(out))
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--window", type=int, default=200, help="events in flight in the throughput run")
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--subjects", nargs="+", default=["baseline", "worker", "worker+redis"],
-                        choices=["baseline", "worker", "worker+redis"])
+    parser.add_argument(
+        "--subjects",
+        nargs="+",
+        default=["baseline", "worker", "worker+redis"],
+        choices=["baseline", "worker", "worker+redis"],
+    )
     parser.add_argument("--baseline-client", type=int, metavar="PORT", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):

@@ -113,7 +113,10 @@ def main(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
         var = "var"
     base = os.environ.get("NUMLOOKUP_URL", DEFAULT_URL)
     try:
-        pairs = lookup(base, number, version, var) if number.strip() else [(var, ""), ("NUM_STATUS", "INVALID")]
+        if number.strip():
+            pairs = lookup(base, number, version, var)
+        else:
+            pairs = [(var, ""), ("NUM_STATUS", "INVALID")]
     except (OSError, ValueError) as error:  # unreachable API, timeout, 5xx, not JSON
         print(f"numlookup-agi: {base}: {error}", file=sys.stderr)
         pairs = [(var, ""), ("NUM_STATUS", "ERROR")]

@@ -32,8 +32,8 @@ def worker_settings(*ports: int, fastagi: bool = False, **ami: Any) -> Settings:
     )
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait for a worker-side condition (counters have no event to wait on): poll it, bounded in time."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
+async def until(predicate: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait for a worker-side condition: its counters have no event to wait on, so poll, bounded in time."""
+    async with asyncio.timeout(within):
+        while not predicate():  # noqa: ASYNC110
             await asyncio.sleep(0.002)

@@ -14,7 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
-FULLY_BOOTED = "Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 8\r\nLastReload: 8\r\nStatus: Fully Booted\r\n\r\n"
+FULLY_BOOTED = (
+    "Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 8\r\nLastReload: 8\r\n"
+    "Status: Fully Booted\r\n\r\n"
+)
 
 
 @dataclass
@@ -64,8 +67,8 @@ class FakeAsterisk:
             writer.transport.abort()
         self._writers.clear()
 
-    async def wait(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        async with asyncio.timeout(timeout), self._changed:
+    async def wait(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
+        async with asyncio.timeout(within), self._changed:
             await self._changed.wait_for(predicate)
 
     async def _notify(self) -> None:

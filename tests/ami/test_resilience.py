@@ -126,7 +126,9 @@ async def test_answer_for_a_previous_session_is_dropped_not_replayed(
 
 
 async def test_actions_pending_at_a_disconnect_fail_and_leave_no_trace(asterisk: FakeAsterisk) -> None:
-    client = AmiClient(worker_settings(asterisk.port).ami.all_servers()[0], worker_settings(asterisk.port).ami)
+    client = AmiClient(
+        worker_settings(asterisk.port).ami.all_servers()[0], worker_settings(asterisk.port).ami
+    )
     runner = asyncio.create_task(client.run())
     try:
         await client.wait_connected()

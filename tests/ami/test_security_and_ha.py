@@ -35,7 +35,13 @@ async def test_hostile_number_never_becomes_a_header(asterisk: FakeAsterisk, eng
     assert {action.name for action in asterisk.actions} == {"login", "setvar"}
     for action in asterisk.actions:
         if action.name == "setvar":
-            assert [name for name, _ in action.headers] == ["Action", "ActionID", "Channel", "Variable", "Value"]  # as captured
+            assert [name for name, _ in action.headers] == [
+                "Action",
+                "ActionID",
+                "Channel",
+                "Variable",
+                "Value",
+            ]  # as captured
             assert action.get("Channel") == "1795871900.1"
     assert asterisk.status_of("1795871900.1") == ["INVALID"]
     assert [name for name, _ in asterisk.setvars("1795871900.1")] == ["var", "NUM_STATUS"]  # default name
@@ -50,7 +56,9 @@ async def test_hostile_values_reach_asterisk_as_one_header(asterisk: FakeAsteris
         asterisk.channels.add("1795871900.2")
         await client.setvars("1795871900.2", [("NUM_REGION", HOSTILE)], generation=client.generation)
         with pytest.raises(ValueError, match="not a variable name"):
-            await client.setvars("1795871900.2", [("A\nAction: Originate", "x")], generation=client.generation)
+            await client.setvars(
+                "1795871900.2", [("A\nAction: Originate", "x")], generation=client.generation
+            )
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
@@ -71,8 +79,9 @@ async def test_two_workers_answer_each_event_once(
             for uniqueid in ids:
                 await asterisk.user_event(uniqueid, "79170415564")
             await until(lambda: first.stats.events == second.stats.events == len(ids))
-            await until(lambda: sum(first.stats.answers.values()) + sum(second.stats.answers.values())
-                        == len(ids))
+            await until(
+                lambda: sum(first.stats.answers.values()) + sum(second.stats.answers.values()) == len(ids)
+            )
             assert first.stats.duplicates + second.stats.duplicates == len(ids)
             assert all(asterisk.status_of(uid) == ["OK"] for uid in ids)
         # the second worker stopped: the first keeps answering everything

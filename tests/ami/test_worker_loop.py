@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import pytest
 
 from tests.ami.conftest import until, worker_settings
 from tests.ami.fake_asterisk import FakeAsterisk
 from worker.answer import variables
+from worker.cli import build_parser
 from worker.engine import LookupEngine
-from worker.runner import start_worker
+from worker.runner import cmd_worker, serve, start_worker
 
 
 async def test_event_answered_by_uniqueid_with_status_last(
@@ -26,8 +28,9 @@ async def test_event_answered_by_uniqueid_with_status_last(
         assert asterisk.setvars("1795871609.1") == expected
         assert expected[-1] == ("NUM_STATUS", "OK")
         assert ("NUM_OPERATOR", "МТС") in expected
-        assert all(action.get("Channel") == "1795871609.1" for action in asterisk.actions
-                   if action.name == "setvar")
+        assert all(
+            action.get("Channel") == "1795871609.1" for action in asterisk.actions if action.name == "setvar"
+        )
         assert worker.stats.answers["OK"] == 1
         assert worker.stats.latency.count == 1
 
@@ -122,3 +125,23 @@ async def test_health_and_metrics(asterisk: FakeAsterisk, engine: LookupEngine) 
     assert f'numlookup_ami_connected{{server="127.0.0.1:{asterisk.port}"}} 1' in metrics
     assert 'numlookup_ami_answer_seconds_bucket{le="+Inf"} 1' in metrics
     assert "numlookup_ami_events_total 1" in metrics
+
+
+async def test_serve_runs_until_stopped(asterisk: FakeAsterisk, data_dir: Path) -> None:
+    """``numlookup worker``'s coroutine: opens the engine on the data dir, answers, stops on request."""
+    settings = worker_settings(asterisk.port, fastagi=True).model_copy(update={"data_dir": data_dir})
+    stop = asyncio.Event()
+    served = asyncio.create_task(serve(settings, stop))
+    await asterisk.wait(lambda: asterisk.logins_ok == 1)
+    await asterisk.user_event("1795871609.8", "79170415564")
+    await asterisk.wait(lambda: asterisk.status_of("1795871609.8") == ["OK"])
+    stop.set()
+    async with asyncio.timeout(5):
+        await served
+    await asterisk.wait(lambda: not asterisk._writers)  # logged out: the session is gone
+
+
+def test_worker_command_is_registered() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["worker"])
+    assert args.handler is cmd_worker
