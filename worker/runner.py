@@ -67,8 +67,11 @@ class EnrichmentWorker:
         return {
             "ok": all(client.state == "connected" for client in self.clients),
             "ami": servers,
-            "fastagi": {"listening": self.fastagi is not None and self.fastagi.listening},
             **self.stats.as_dict(),
+            "fastagi": {
+                "listening": self.fastagi is not None and self.fastagi.listening,
+                **self.stats.fastagi_dict(),
+            },
         }
 
     def metrics_text(self) -> str:

@@ -121,6 +121,7 @@ async def test_health_and_metrics(asterisk: FakeAsterisk, engine: LookupEngine) 
         }
     ]
     assert health["answers"] == {"OK": 1}
+    assert health["fastagi"] == {"listening": False, "sessions": 0, "answers": {}, "aborted": 0}
     assert 'numlookup_ami_answers_total{status="OK"} 1' in metrics
     assert f'numlookup_ami_connected{{server="127.0.0.1:{asterisk.port}"}} 1' in metrics
     assert 'numlookup_ami_answer_seconds_bucket{le="+Inf"} 1' in metrics

@@ -60,12 +60,10 @@ class HandlerStats:
             "failures": self.failures,
             "stale": self.stale,
             "claim_errors": self.claim_errors,
-            "fastagi": {
-                "sessions": self.agi_sessions,
-                "answers": dict(self.agi_answers),
-                "aborted": self.agi_aborted,
-            },
         }
+
+    def fastagi_dict(self) -> dict[str, object]:
+        return {"sessions": self.agi_sessions, "answers": dict(self.agi_answers), "aborted": self.agi_aborted}
 
     def lines(self) -> list[str]:
         out = _counter("numlookup_ami_events_total", "UserEvent(Num) events received", self.events)
