@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -129,6 +130,10 @@ async def start_worker(
     if not settings.ami.all_servers():
         log.warning("no Asterisk configured (NUMLOOKUP_AMI__HOST or ami.servers): FastAGI only")
     worker = EnrichmentWorker(settings, engine, redis)
+    # Everything alive now (modules, libphonenumber's metadata, settings) lives as long as the process: keep
+    # it out of the cyclic GC, whose full passes over it stalled the event loop for ~30 ms (p99 latency).
+    gc.collect()
+    gc.freeze()
     if worker.fastagi is not None:
         await worker.fastagi.start()
     task = asyncio.create_task(worker.run(), name="enrichment-worker")
