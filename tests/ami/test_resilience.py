@@ -222,3 +222,40 @@ def test_utf8_split_byte_by_byte_in_the_protocol() -> None:
     for byte in "Event: UserEvent\r\nUserEvent: Num\r\nname: Ёжик 🦔\r\n\r\n".encode():
         protocol.data_received(bytes([byte]))
     assert [e["name"] for e in events] == ["Ёжик 🦔"]  # type: ignore[index]
+
+
+async def test_one_worker_several_asterisks(engine: LookupEngine) -> None:
+    first, second = FakeAsterisk(channels=set()), FakeAsterisk(channels=set())
+    await first.start()
+    await second.start()
+    try:
+        async with start_worker(worker_settings(first.port, second.port), engine, None) as worker:
+            await first.wait(lambda: first.logins_ok == 1)
+            await second.wait(lambda: second.logins_ok == 1)
+            await answered(first, "1795871801.1")
+            await answered(second, "1795871801.1")  # the same Uniqueid on another Asterisk is another call
+            await second.stop()  # one Asterisk down: the other keeps being served
+            await until(lambda: worker.clients[1].state != "connected")
+            await answered(first, "1795871801.2")
+            health = worker.health()
+            states = [server["state"] for server in health["ami"]]  # type: ignore[attr-defined]
+            assert states[0] == "connected"
+            assert states[1] in ("connecting", "disconnected")
+            assert health["ok"] is False
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_event_that_outlives_its_timeout_is_counted(
+    asterisk: FakeAsterisk, engine: LookupEngine
+) -> None:
+    async with start_worker(worker_settings(asterisk.port, timeout=0.2), engine, None) as worker:
+        await asterisk.wait(lambda: asterisk.logins_ok == 1)
+        asterisk.frozen = True  # Setvars are read but never answered
+        await asterisk.user_event("1795871801.3", "79170415564")
+        await until(lambda: worker.stats.timeouts == 1)
+        protocol = worker.clients[0]._protocol
+        assert protocol is not None
+        assert protocol.setvar_futures == {}
+        assert worker.stats.answers == {}
