@@ -20,29 +20,24 @@ parts that misbehave in panoramisk 1.4:
 from __future__ import annotations
 
 import asyncio
-import codecs
 import fnmatch
-import itertools
 import logging
 import random
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from panoramisk.actions import Action
-from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.manager import Manager
 from panoramisk.message import Message
 
+from worker.ami_protocol import ClientStats, WireProtocol
 from worker.errors import AmiError, AmiUnavailable
 from worker.settings import AmiServer, AmiSettings
 
 log = logging.getLogger(__name__)
 
-EOM: Final = "\r\n\r\n"
-_action_ids = itertools.count(1)
-MAX_PENDING_TEXT: Final = 1 << 20  # a "message" this long without an end is not AMI: drop the session
 VARIABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 # Characters that end or could end an AMI line (Asterisk splits on LF), or that no channel variable needs.
 _UNSAFE: Final = dict.fromkeys([*range(0x20), 0x7F, 0x85, 0x2028, 0x2029])
@@ -71,148 +66,6 @@ class AmiEvent:
 
 
 EventCallback = Callable[[AmiEvent], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class ClientStats:
-    reconnects: int = 0  # sessions established after the first
-    login_failures: int = 0
-    dropped_actions: int = 0  # pending at a disconnect, or meant for a previous session
-    watchdog_timeouts: int = 0
-    sessions: int = 0
-    task_failures: int = 0
-    last_error: str = ""
-    connected_since: float | None = field(default=None)  # loop.time() of the current session's Login
-
-
-class _Protocol(AMIProtocol):  # type: ignore[misc]
-    """panoramisk's protocol with our decoding, response-table hygiene and no replay queue."""
-
-    version: str | None
-    closed: bool
-
-    def __init__(self, client: AmiClient) -> None:
-        super().__init__()
-        self._client = client
-        self.lost = asyncio.Event()
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._text = ""
-        self.login_id: str | None = None
-        # Setvar is the hot path (eight per event): its replies skip panoramisk's case-insensitive Message
-        # and Action objects (most of the worker's CPU time in the benchmark) and are matched here by ID.
-        self.setvar_futures: dict[str, asyncio.Future[dict[str, str]]] = {}
-        # Set while parsing the Login response, before any later event in the same read is dispatched.
-        self.logged_in = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        self.factory = self._client._manager
-        self.encoding = "utf-8"
-        self.log = log
-
-    def data_received(self, data: bytes) -> None:
-        text = self._text + self._decoder.decode(data)
-        if self.version is None:
-            banner, eol, rest = text.partition("\r\n")
-            if not eol:
-                self._text = text
-                return
-            self.version = banner.partition("/")[2].strip()
-            text = rest
-        *messages, self._text = text.split(EOM)
-        if len(self._text) > MAX_PENDING_TEXT:
-            log.error(
-                "AMI %s: %d bytes without a message end; dropping the session",
-                self._client.name,
-                len(self._text),
-            )
-            self.abort()
-            return
-        pending = self.setvar_futures
-        for raw in messages:
-            raw = raw.strip()
-            if pending and raw.startswith("Response:"):
-                headers = dict(line.split(": ", 1) for line in raw.split("\r\n") if ": " in line)
-                future = pending.pop(headers.get("ActionID", ""), None)
-                if future is not None:
-                    if not future.done():
-                        future.set_result(headers)
-                    continue
-            message = Message.from_line(raw)
-            if message is not None:
-                self.handle_message(message)
-
-    def handle_message(self, message: Message) -> None:
-        if message.action_id is not None and message.action_id == self.login_id:
-            self.logged_in = bool(message.success)
-        super().handle_message(message)
-
-    def send_actions(self, actions: Iterable[Action]) -> list[asyncio.Future[Any]]:
-        """Register and write ``actions`` in one write; their futures resolve with the responses."""
-        if self.closed:
-            raise AmiUnavailable(self._client.name, "not connected")
-        chunks: list[str] = []
-        futures: list[asyncio.Future[Any]] = []
-        for action in actions:
-            key = action.id
-            self.responses[key] = action
-            action.future.add_done_callback(lambda _, key=key: self.responses.pop(key, None))
-            chunks.append(str(action))
-            futures.append(action.future)
-        self.transport.write("".join(chunks).encode("utf-8"))
-        return futures
-
-    def send_setvars(
-        self, channel: str, pairs: Iterable[tuple[str, str]]
-    ) -> tuple[list[str], list[asyncio.Future[dict[str, str]]]]:
-        """Write one Setvar per pair (already one-line) in one write; (ActionIDs, futures of the replies)."""
-        if self.closed:
-            raise AmiUnavailable(self._client.name, "not connected")
-        loop = asyncio.get_running_loop()
-        ids: list[str] = []
-        futures: list[asyncio.Future[dict[str, str]]] = []
-        chunks: list[str] = []
-        for name, value in pairs:
-            action_id = f"numlookup-{next(_action_ids)}"
-            future: asyncio.Future[dict[str, str]] = loop.create_future()
-            self.setvar_futures[action_id] = future
-            ids.append(action_id)
-            futures.append(future)
-            chunks.append(
-                f"Action: Setvar\r\nActionID: {action_id}\r\nChannel: {channel}\r\n"
-                f"Variable: {name}\r\nValue: {value}\r\n\r\n"
-            )
-        self.transport.write("".join(chunks).encode("utf-8"))
-        return ids, futures
-
-    def send(self, data: Mapping[str, str], as_list: bool = False) -> asyncio.Future[Any]:
-        return self.send_actions([Action(dict(data), as_list=as_list)])[0]
-
-    def abort(self) -> None:
-        if not self.closed:
-            self.transport.abort()
-
-    def close(self) -> None:
-        pending = [action.future for action in {id(a): a for a in self.responses.values()}.values()]
-        pending += self.setvar_futures.values()
-        self.responses.clear()
-        self.setvar_futures.clear()
-        dropped = 0
-        for future in pending:
-            if not future.done():
-                future.set_exception(AmiUnavailable(self._client.name, "connection lost"))
-                future.exception()  # retrieved: nobody may be awaiting it any more
-                dropped += 1
-        self._client.stats.dropped_actions += dropped
-        if not self.closed:
-            self.closed = True
-            self.transport.abort()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.close()
-        if not self.lost.is_set():
-            self.lost.set()
-            self.factory.connection_lost(exc)
 
 
 class _Manager(Manager):  # type: ignore[misc]
@@ -255,7 +108,7 @@ class AmiClient:
         self.stats = ClientStats()
         self.tasks: set[asyncio.Task[None]] = set()
         self._manager = _Manager(self)
-        self._protocol: _Protocol | None = None
+        self._protocol: WireProtocol | None = None
         self._connected = asyncio.Event()
 
     def on(self, pattern: str, callback: EventCallback) -> None:
@@ -313,7 +166,7 @@ class AmiClient:
         # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races a result.
         async with asyncio.timeout(self.settings.login_timeout):
             _, protocol = await loop.create_connection(
-                lambda: _Protocol(self), self.server.host, self.server.port
+                lambda: WireProtocol(self._manager, self.name, self.stats), self.server.host, self.server.port
             )
         self._protocol = protocol
         self.generation += 1
@@ -340,7 +193,7 @@ class AmiClient:
                 self.state = "disconnected"
             protocol.close()
 
-    async def _login(self, protocol: _Protocol) -> None:
+    async def _login(self, protocol: WireProtocol) -> None:
         login = {
             "Action": "Login",
             "Username": one_line(self.server.username),
@@ -359,7 +212,7 @@ class AmiClient:
         if not response.success:
             raise AmiLoginError(response.get("Message") or response.get("Response") or "refused")
 
-    async def _watchdog(self, protocol: _Protocol) -> None:
+    async def _watchdog(self, protocol: WireProtocol) -> None:
         interval, timeout = self.settings.ping_interval, self.settings.ping_timeout
         while True:
             await asyncio.sleep(interval)
@@ -388,7 +241,7 @@ class AmiClient:
             self.stats.task_failures += 1
             log.error("AMI %s: event handler failed", self.name, exc_info=task.exception())
 
-    def _live(self, generation: int) -> _Protocol:
+    def _live(self, generation: int) -> WireProtocol:
         protocol = self._protocol
         if protocol is None or protocol.closed or not protocol.logged_in:
             self.stats.dropped_actions += 1

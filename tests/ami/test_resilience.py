@@ -11,7 +11,8 @@ import pytest
 
 from tests.ami.conftest import until, worker_settings
 from tests.ami.fake_asterisk import FakeAsterisk, user_event_text
-from worker.ami import AmiClient, AmiEvent, _Protocol
+from worker.ami import AmiClient, AmiEvent
+from worker.ami_protocol import ClientStats, WireProtocol
 from worker.engine import LookupEngine
 from worker.runner import start_worker
 from worker.settings import AmiSettings
@@ -204,20 +205,16 @@ async def test_utf8_character_split_across_two_tcp_writes(asterisk: FakeAsterisk
 
 
 def test_utf8_split_byte_by_byte_in_the_protocol() -> None:
-    events: list[AmiEvent] = []
+    events: list[object] = []
 
-    class Client:
-        name = "test"
-        generation = 1
+    class Manager:
+        @staticmethod
+        def dispatch(message: object) -> None:
+            events.append(message)
 
-        class _manager:  # noqa: N801
-            @staticmethod
-            def dispatch(message: object) -> None:
-                events.append(message)  # type: ignore[arg-type]
-
-    protocol = _Protocol(Client())  # type: ignore[arg-type]
+    protocol = WireProtocol(Manager(), "test", ClientStats())
     protocol.version = "11.0.0"
-    protocol.factory = Client._manager
+    protocol.factory = Manager()
     protocol.responses = {}
     for byte in "Event: UserEvent\r\nUserEvent: Num\r\nname: Ёжик 🦔\r\n\r\n".encode():
         protocol.data_received(bytes([byte]))
