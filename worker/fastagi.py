@@ -16,6 +16,7 @@ from typing import Final
 
 from worker.ami import VARIABLE_NAME, one_line
 from worker.engine import LookupEngine
+from worker.errors import ConfigError
 from worker.handlers.answering import Request, answer_variables
 from worker.handlers.stats import HandlerStats
 from worker.settings import FastAgiSettings
@@ -70,9 +71,14 @@ class FastAgiServer:
         return port
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self.handle, self.settings.host, self.settings.port, limit=MAX_LINE
-        )
+        try:
+            self._server = await asyncio.start_server(
+                self.handle, self.settings.host, self.settings.port, limit=MAX_LINE
+            )
+        except OSError as error:
+            raise ConfigError(
+                f"FastAGI cannot listen on {self.settings.host}:{self.settings.port}: {error}"
+            ) from error
         log.info("FastAGI listening on %s:%d", self.settings.host, self.port)
 
     async def close(self) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from worker.answer import variables
 from worker.engine import LookupEngine
+from worker.errors import ConfigError
 from worker.fastagi import FastAgiServer, quote, read_headers
 from worker.handlers.stats import HandlerStats
 from worker.settings import FastAgiSettings
@@ -124,3 +125,9 @@ async def test_unknown_script_is_refused(agi: Tracked) -> None:
     assert await reader.read() == b""
     writer.close()
     await writer.wait_closed()
+
+
+async def test_port_in_use_is_a_clear_error(agi: Tracked, engine: LookupEngine) -> None:
+    second = FastAgiServer(engine, HandlerStats(), FastAgiSettings(port=agi.port))
+    with pytest.raises(ConfigError, match=f"FastAGI cannot listen on 127.0.0.1:{agi.port}"):
+        await second.start()
