@@ -164,7 +164,7 @@ def subject_env(subject: str, port: int, data_dir: Path) -> dict[str, str]:
         "NUMLOOKUP_FASTAGI__ENABLED": "false", "PYTHONPATH": str(ROOT),
     })  # fmt: skip
     if subject == "worker+redis":
-        env["NUMLOOKUP_REDIS__URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+        env["NUMLOOKUP_REDIS__URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
     return env
 
 
