@@ -262,6 +262,8 @@ class AmiClient:
             if VARIABLE_NAME.fullmatch(name) is None:
                 raise ValueError(f"not a variable name: {name!r}")
             safe.append((name, one_line(value)))
+        if not safe:
+            return
         protocol = self._live(generation)
         ids, futures = protocol.send_setvars(one_line(channel), safe)
         try:
