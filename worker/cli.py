@@ -23,7 +23,11 @@ from worker.settings import Settings, load_settings
 Handler = Callable[[Settings, argparse.Namespace], int]
 
 # Modules that add subcommands with add_commands(subparsers); one per area, so each owns its CLI.
-COMMAND_MODULES: Final[tuple[str, ...]] = ("worker.data.commands", "worker.data.update_commands")
+COMMAND_MODULES: Final[tuple[str, ...]] = (
+    "worker.data.commands",
+    "worker.data.update_commands",  # adds to the data group: after worker.data.commands
+    "worker.runner",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,9 @@
     │   ├── DatasetMissing      no dataset has been imported yet (carries ``where``)
     │   └── SanityCheckFailed   a new dataset looks broken; the previous one keeps serving
     ├── PortalError             the official portal could not be reached or refused (carries ``url``)
-    └── AmiError                Asterisk answered ``Response: Error`` (carries the response headers)
+    ├── AmiError                Asterisk answered ``Response: Error`` (carries the response headers)
+    └── AmiUnavailable          no live AMI session for an action: disconnected, or the action is stale
+                                (it was meant for a session that has since been replaced; carries ``server``)
 
 Front ends translate these at their boundary: the HTTP API into the documented 404 bodies, the AMI worker
 and FastAGI into ``NUM_STATUS=INVALID``/``ERROR``, the CLI into a one-line message and exit status.
@@ -71,3 +73,10 @@ class AmiError(NumlookupError):
         self.action = action
         self.response = dict(response)
         self.message = message
+
+
+class AmiUnavailable(NumlookupError):
+    def __init__(self, server: str, reason: str) -> None:
+        super().__init__(f"AMI {server}: {reason}")
+        self.server = server
+        self.reason = reason

@@ -73,6 +73,12 @@ class AmiServer(Section):
     port: int = Field(5038, ge=1, le=65535)
     username: str = "numlookup"
     secret: SecretStr = SecretStr("")
+    # Names the Asterisk in Redis claims and metrics; HA workers on one Asterisk must agree on it.
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.host}:{self.port}"
 
 
 class AmiSettings(Section):
@@ -84,12 +90,26 @@ class AmiSettings(Section):
     event: str = "Num"  # the UserEvent name the dialplan raises
     timeout: float = Field(2.0, gt=0)  # seconds one event may take, lookup and Setvars included
     concurrency: int = Field(256, ge=1)  # events handled at once
+    # Watchdog: a frozen Asterisk is noticed within ping_interval + ping_timeout seconds.
     ping_interval: float = Field(2.0, gt=0)
     ping_timeout: float = Field(2.0, gt=0)
+    login_timeout: float = Field(5.0, gt=0)  # seconds for connect + Login to be answered
+    reconnect_min: float = Field(0.5, gt=0)  # first back-off after a failure; doubles up to reconnect_max
+    reconnect_max: float = Field(30.0, gt=0)
+    claim_ttl: float = Field(30.0, gt=0)  # seconds a Redis claim on a Uniqueid lives (HA)
+    name: str | None = None  # the single server's name (see AmiServer.name)
 
     def all_servers(self) -> list[AmiServer]:
         single = (
-            [AmiServer(host=self.host, port=self.port, username=self.username, secret=self.secret)]
+            [
+                AmiServer(
+                    host=self.host,
+                    port=self.port,
+                    username=self.username,
+                    secret=self.secret,
+                    name=self.name,
+                )
+            ]
             if self.host
             else []
         )
@@ -100,6 +120,7 @@ class FastAgiSettings(Section):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(4573, ge=0, le=65535)
+    timeout: float = Field(5.0, gt=0)  # seconds one AGI session may take, headers to last reply
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""numlookup as a plain AGI script, for Asterisk hosts that reach only the numlookup HTTP API.
+
+    same => n,Set(ENV(NUMLOOKUP_URL)=http://numlookup.example:8080)
+    same => n,AGI(numlookup-agi.py,${FILTER(0-9+,${CALLERID(num)})}[,VERSION[,VARIABLE]])
+
+Sets the same variables as the numlookup worker (AMI and FastAGI): NUM_OPERATOR, NUM_OLD_OPERATOR,
+NUM_REGION, NUM_COUNTRY, NUM_DESTINATION, NUM_TYPE, the whole answer as JSON in VARIABLE (default ``var``;
+v1 for Russian numbers unless VERSION is 2), and last NUM_STATUS = OK | NOT_FOUND | INVALID | ERROR.
+Python 3 standard library only; copy it to /var/lib/asterisk/agi-bin/ and make it executable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, TextIO
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+TIMEOUT = float(os.environ.get("NUMLOOKUP_TIMEOUT", "2"))
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+UNSAFE = dict.fromkeys([*range(0x20), 0x7F, 0x85, 0x2028, 0x2029])
+
+
+FORMAT_ERROR = "Неверный формат номера"  # the API's 404 info for what is not a phone number
+
+
+def read_agi_env(stream: TextIO) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for line in stream:
+        line = line.rstrip("\r\n")
+        if not line:
+            break
+        name, _, value = line.partition(":")
+        env[name.strip()] = value.strip()
+    return env
+
+
+def fetch(base: str, path: str, number: str) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON body); a 404 is an answer too (its ``info`` says why)."""
+    url = f"{base.rstrip('/')}{path}?{urllib.parse.urlencode({'num': number})}"
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
+            status, text = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        if error.code != 404:
+            raise
+        status, text = 404, error.read()
+    body = json.loads(text.decode("utf-8"))
+    if not isinstance(body, dict):
+        raise ValueError(f"unexpected answer from {url}")
+    return status, body
+
+
+def lookup(base: str, number: str, version: int, var: str) -> list[tuple[str, str]]:
+    """The variables for ``number``, NUM_STATUS last, as worker/answer.py's ``variables()`` renders them."""
+    invalid = [(var, ""), ("NUM_STATUS", "INVALID")]
+    v1_status, v1 = fetch(base, "/get/", number)  # 200 only for numbers in the Russian registry
+    if v1_status == 404 and str(v1.get("info", "")).startswith(FORMAT_ERROR):
+        return invalid
+    v2_status, v2 = fetch(base, "/get/v2/", number)
+    if v2_status != 200:
+        return invalid
+    if "flag_iso" not in v2:
+        return [(var, dump(v2)), ("NUM_STATUS", "NOT_FOUND")]
+    if version == 1 and v1_status == 200:
+        names = [v1.get("operator", ""), v1.get("old_operator", ""), v1.get("region", "")]
+        document = dump(v1)
+    else:
+        names = [v2.get("registrar", ""), v2.get("registrar_old", ""), v2.get("location", "")]
+        document = dump(v2)
+    return [
+        ("NUM_OPERATOR", str(names[0])),
+        ("NUM_OLD_OPERATOR", str(names[1])),
+        ("NUM_REGION", str(names[2])),
+        ("NUM_COUNTRY", str(v2.get("flag_iso", ""))),
+        ("NUM_DESTINATION", str(v2.get("destination", ""))),
+        ("NUM_TYPE", str(v2.get("type_id", ""))),
+        (var, document),
+        ("NUM_STATUS", "OK"),
+    ]
+
+
+def dump(body: dict[str, Any]) -> str:
+    return json.dumps(body, ensure_ascii=False)
+
+
+def quote(value: str) -> str:
+    """One line, in double quotes, with ``\\`` and ``"`` escaped: caller ID must not add AGI commands."""
+    return '"' + value.translate(UNSAFE).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def set_variables(pairs: list[tuple[str, str]], stdin: TextIO, stdout: TextIO) -> bool:
+    for name, value in pairs:
+        stdout.write(f"SET VARIABLE {name} {quote(value)}\n")
+        stdout.flush()
+        if not stdin.readline().startswith("200 result=1"):
+            return False  # hung up, or Asterisk refused: stop
+    return True
+
+
+def main(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    env = read_agi_env(stdin)
+    number = env.get("agi_arg_1", "")
+    version = 2 if env.get("agi_arg_2", "").strip() in ("2", "v2") else 1
+    var = env.get("agi_arg_3", "").strip() or "var"
+    if VARIABLE_NAME.fullmatch(var) is None:
+        var = "var"
+    base = os.environ.get("NUMLOOKUP_URL", DEFAULT_URL)
+    try:
+        if number.strip():
+            pairs = lookup(base, number, version, var)
+        else:
+            pairs = [(var, ""), ("NUM_STATUS", "INVALID")]
+    except (OSError, ValueError) as error:  # unreachable API, timeout, 5xx, not JSON
+        print(f"numlookup-agi: {base}: {error}", file=sys.stderr)
+        pairs = [(var, ""), ("NUM_STATUS", "ERROR")]
+    return 0 if set_variables(pairs, stdin, stdout) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""The whole loop against the fake Asterisk: UserEvent(Num) → lookup → Setvar by Uniqueid, NUM_STATUS last."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+
+from tests.ami.conftest import until, worker_settings
+from tests.ami.fake_asterisk import FakeAsterisk
+from worker.answer import variables
+from worker.cli import build_parser
+from worker.engine import LookupEngine
+from worker.runner import cmd_worker, serve, start_worker
+
+
+async def test_event_answered_by_uniqueid_with_status_last(
+    asterisk: FakeAsterisk, engine: LookupEngine
+) -> None:
+    async with start_worker(worker_settings(asterisk.port), engine, None) as worker:
+        await asterisk.wait(lambda: asterisk.logins_ok == 1)
+        await asterisk.user_event("1795871609.1", "79170415564")
+        await until(lambda: worker.stats.answers["OK"] == 1)
+
+        expected = variables(engine.lookup_now("79170415564"))
+        assert asterisk.setvars("1795871609.1") == expected
+        assert expected[-1] == ("NUM_STATUS", "OK")
+        assert ("NUM_OPERATOR", "МТС") in expected
+        assert all(
+            action.get("Channel") == "1795871609.1" for action in asterisk.actions if action.name == "setvar"
+        )
+        assert worker.stats.answers["OK"] == 1
+        assert worker.stats.latency.count == 1
+
+
+async def test_headers_choose_variable_name_and_v2(asterisk: FakeAsterisk, engine: LookupEngine) -> None:
+    async with start_worker(worker_settings(asterisk.port), engine, None):
+        await asterisk.wait(lambda: asterisk.logins_ok == 1)
+        await asterisk.user_event("1795871609.2", "+7 (926) 123-45-67", variable="myvar", version="2")
+        await asterisk.wait(lambda: asterisk.status_of("1795871609.2") != [])
+
+    got = dict(asterisk.setvars("1795871609.2"))
+    assert got == dict(variables(engine.lookup_now("79261234567"), version=2, var="myvar"))
+    assert '"registrar": "MTS"' in got["myvar"]  # ported to MTS, Latin names in v2
+    assert "var" not in got
+
+
+@pytest.mark.parametrize(
+    ("number", "status"), [("not a number", "INVALID"), ("", "INVALID"), ("0", "NOT_FOUND")]
+)
+async def test_bad_numbers_get_a_status(
+    asterisk: FakeAsterisk, engine: LookupEngine, number: str, status: str
+) -> None:
+    async with start_worker(worker_settings(asterisk.port), engine, None):
+        await asterisk.wait(lambda: asterisk.logins_ok == 1)
+        await asterisk.user_event("1795871609.3", number)
+        await asterisk.wait(lambda: asterisk.status_of("1795871609.3") != [])
+    assert asterisk.status_of("1795871609.3") == [status]
+
+
+async def test_hung_up_channel_gets_nothing_more(
+    asterisk: FakeAsterisk, engine: LookupEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with start_worker(worker_settings(asterisk.port), engine, None) as worker:
+        await asterisk.wait(lambda: asterisk.logins_ok == 1)
+        await asterisk.user_event("1795871609.4", "79170415564")
+        asterisk.channels.discard("1795871609.4")  # hung up before the worker answers
+        await asterisk.user_event("1795871609.5", "79170415564")  # and the worker keeps going
+        await asterisk.wait(lambda: asterisk.status_of("1795871609.5") == ["OK"])
+        await until(lambda: worker.stats.hangups == 1)
+
+    assert asterisk.status_of("1795871609.4") == []
+    assert worker.stats.answers["OK"] == 1
+    assert worker.stats.failures == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_unusable_uniqueid_is_never_used_as_channel(
+    asterisk: FakeAsterisk, engine: LookupEngine
+) -> None:
+    async with start_worker(worker_settings(asterisk.port), engine, None) as worker:
+        await asterisk.wait(lambda: asterisk.logins_ok == 1)
+        await asterisk.user_event("SIP/evil-0001", "79170415564")
+        await asterisk.user_event("1795871609.6", "79170415564")
+        await asterisk.wait(lambda: asterisk.status_of("1795871609.6") == ["OK"])
+    assert worker.stats.rejected == 1
+    assert {a.get("Channel") for a in asterisk.actions if a.name == "setvar"} == {"1795871609.6"}
+
+
+async def test_many_events_at_once_each_answered(asterisk: FakeAsterisk, engine: LookupEngine) -> None:
+    ids = [f"1795871700.{n}" for n in range(200)]
+    async with start_worker(worker_settings(asterisk.port, concurrency=16), engine, None) as worker:
+        await asterisk.wait(lambda: asterisk.logins_ok == 1)
+        await asyncio.gather(*(asterisk.user_event(uid, "79000000001") for uid in ids))
+        await until(lambda: worker.stats.answers["OK"] == len(ids))
+    assert all(asterisk.status_of(uid) == ["OK"] for uid in ids)
+    assert all(asterisk.setvars(uid)[-1] == ("NUM_STATUS", "OK") for uid in ids)
+
+
+async def test_health_and_metrics(asterisk: FakeAsterisk, engine: LookupEngine) -> None:
+    async with start_worker(worker_settings(asterisk.port), engine, None) as worker:
+        assert worker.health()["ok"] is False or asterisk.logins_ok == 1
+        await asterisk.wait(lambda: asterisk.logins_ok == 1)
+        await asterisk.user_event("1795871609.7", "79170415564")
+        await until(lambda: worker.stats.answers["OK"] == 1)
+        health = worker.health()
+        metrics = worker.metrics_text()
+
+    assert health["ok"] is True
+    assert health["ami"] == [
+        {
+            "server": f"127.0.0.1:{asterisk.port}",
+            "state": "connected",
+            "connected_for": health["ami"][0]["connected_for"],  # type: ignore[index]
+            "reconnects": 0,
+            "login_failures": 0,
+            "dropped_actions": 0,
+            "last_error": "",
+        }
+    ]
+    assert health["answers"] == {"OK": 1}
+    assert health["fastagi"] == {"listening": False, "sessions": 0, "answers": {}, "aborted": 0}
+    assert 'numlookup_ami_answers_total{status="OK"} 1' in metrics
+    assert f'numlookup_ami_connected{{server="127.0.0.1:{asterisk.port}"}} 1' in metrics
+    assert 'numlookup_ami_answer_seconds_bucket{le="+Inf"} 1' in metrics
+    assert "numlookup_ami_events_total 1" in metrics
+
+
+async def test_serve_runs_until_stopped(asterisk: FakeAsterisk, data_dir: Path) -> None:
+    """``numlookup worker``'s coroutine: opens the engine on the data dir, answers, stops on request."""
+    settings = worker_settings(asterisk.port, fastagi=True).model_copy(update={"data_dir": data_dir})
+    stop = asyncio.Event()
+    served = asyncio.create_task(serve(settings, stop))
+    await asterisk.wait(lambda: asterisk.logins_ok == 1)
+    await asterisk.user_event("1795871609.8", "79170415564")
+    await asterisk.wait(lambda: asterisk.status_of("1795871609.8") == ["OK"])
+    stop.set()
+    async with asyncio.timeout(5):
+        await served
+    await asterisk.wait(lambda: not asterisk._writers)  # logged out: the session is gone
+
+
+def test_worker_command_is_registered() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["worker"])
+    assert args.handler is cmd_worker
