@@ -24,7 +24,7 @@ from worker.settings import Settings, load_settings
 Handler = Callable[[Settings, argparse.Namespace], int]
 
 # Modules that add subcommands with add_commands(subparsers); one per area, so each owns its CLI.
-COMMAND_MODULES: Final[tuple[str, ...]] = ()
+COMMAND_MODULES: Final[tuple[str, ...]] = ("worker.api.commands",)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,125 @@
+"""The lookup endpoints: num.voxlink.ru's ``/get/`` and ``/get/v2/``, and their batch forms.
+
+Bodies, statuses and error texts come from :mod:`worker.responses` (shared with the CLI); this module only
+reads the request and wraps the reply. The single-number views are the hot path: no allocations beyond the
+reply itself.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Final
+
+from aiohttp import web
+
+from worker.engine import LookupEngine
+from worker.errors import InvalidNumber
+from worker.responses import Body, Outcome, missing_num, v1_body, v1_reply, v2_body, v2_reply
+
+JSON_TYPE: Final = "application/json"
+TRUE_WORDS: Final = frozenset({"1", "true", "yes", "on"})
+
+
+def json_response(status: int, body: object) -> web.Response:
+    return web.Response(text=json.dumps(body, ensure_ascii=False), status=status, content_type=JSON_TYPE)
+
+
+def error_response(status: int, info: str, **extra: object) -> web.Response:
+    """Every error the API writes has this shape: ``{"info": "...", ...}``."""
+    return json_response(status, {"info": info, **extra})
+
+
+def echoable(raw: str) -> str:
+    """``raw`` safe to write back as UTF-8: a lone surrogate from a ``\\ud800`` escape becomes ``?``."""
+    if raw.isascii():
+        return raw
+    return raw.encode("utf-8", "replace").decode("utf-8")
+
+
+def is_on(value: str | None) -> bool:
+    return value is not None and value.lower() in TRUE_WORDS
+
+
+class Lookups:
+    def __init__(self, engine: LookupEngine, *, batch_limit: int) -> None:
+        self.engine = engine
+        self.batch_limit = batch_limit
+
+    async def outcome(self, raw: str) -> Outcome:
+        try:
+            return await self.engine.lookup(raw)
+        except InvalidNumber as error:
+            return error
+
+    async def v1(self, request: web.Request) -> web.Response:
+        query = request.query
+        raw = query.get("num")
+        if raw is None:
+            return missing(request, 1)
+        raw = echoable(raw)
+        reply = v1_reply(
+            raw, await self.outcome(raw), field=query.get("field"), translit=is_on(query.get("translit"))
+        )
+        return web.Response(text=reply.body, status=reply.status, content_type=reply.content_type)
+
+    async def v2(self, request: web.Request) -> web.Response:
+        query = request.query
+        raw = query.get("num")
+        if raw is None:
+            return missing(request, 2)
+        raw = echoable(raw)
+        reply = v2_reply(raw, await self.outcome(raw), field=query.get("field"))
+        return web.Response(text=reply.body, status=reply.status, content_type=reply.content_type)
+
+    async def v1_batch(self, request: web.Request) -> web.Response:
+        numbers = await self.batch_numbers(request)
+        if isinstance(numbers, web.Response):
+            return numbers
+        translit = is_on(request.query.get("translit"))
+        bodies: list[Body] = []
+        for raw in numbers:
+            bodies.append(v1_body(raw, await self.outcome(raw), translit=translit)[1])
+        return json_response(200, bodies)
+
+    async def v2_batch(self, request: web.Request) -> web.Response:
+        numbers = await self.batch_numbers(request)
+        if isinstance(numbers, web.Response):
+            return numbers
+        bodies: list[Body] = []
+        for raw in numbers:
+            bodies.append(v2_body(raw, await self.outcome(raw))[1])
+        return json_response(200, bodies)
+
+    async def batch_numbers(self, request: web.Request) -> list[str] | web.Response:
+        """The batch body as numbers, or the error reply: 400 for anything but a list, 413 past the limit.
+
+        Elements may be strings or integers (CRMs export numbers as either).
+        """
+        payload = await request.read()  # a body past client_max_size raises 413, shaped by the middleware
+        try:
+            numbers = json.loads(payload)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            return error_response(400, 'Invalid JSON: send a list of numbers, e.g. ["+74959898533"]')
+        if not isinstance(numbers, list):
+            return error_response(400, 'Send a JSON list of numbers, e.g. ["+74959898533"]')
+        if len(numbers) > self.batch_limit:
+            return error_response(
+                413,
+                f"Too many numbers: {len(numbers)}, the limit is {self.batch_limit}",
+                limit=self.batch_limit,
+            )
+        result: list[str] = []
+        for index, item in enumerate(numbers):
+            if isinstance(item, str):
+                result.append(echoable(item))
+            elif isinstance(item, int) and not isinstance(item, bool):
+                result.append(str(item))
+            else:
+                return error_response(400, f"Element {index} is not a number or a string")
+        return result
+
+
+def missing(request: web.Request, version: int) -> web.Response:
+    base_url = f"{request.scheme}://{echoable(request.host)}"
+    status, body = missing_num(base_url, version)
+    return json_response(status, body)
