@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Final
 
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 from aiohttp.web_urldispatcher import AbstractRoute
 from redis.asyncio import Redis
@@ -65,6 +66,7 @@ def create_app(
     app[LIMITER] = limiter
     app[METRICS] = stats
     app.cleanup_ctx.append(load_page)
+    app.cleanup_ctx.append(quiet_protocol_errors)
 
     lookups = Lookups(engine, batch_limit=http.batch_limit)
     routes: list[tuple[str, str, Handler, str]] = [
@@ -131,6 +133,27 @@ def too_many(limiter: RateLimiter, retry_after: int) -> web.Response:
     )
     response.headers[hdrs.RETRY_AFTER] = str(retry_after)
     return response
+
+
+class ProtocolErrorFilter(logging.Filter):
+    """Bytes that are not HTTP (aiohttp answers 400 itself) deserve one line in the log, not a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg = f"{record.msg}: %s"
+            record.args = (*(record.args or ()), str(error).replace("\n", " "))  # type: ignore[misc]
+            record.exc_info = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+async def quiet_protocol_errors(app: web.Application) -> AsyncIterator[None]:
+    server_log = logging.getLogger("aiohttp.server")
+    quiet = ProtocolErrorFilter()
+    server_log.addFilter(quiet)
+    yield
+    server_log.removeFilter(quiet)
 
 
 async def load_page(app: web.Application) -> AsyncIterator[None]:

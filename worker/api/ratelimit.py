@@ -14,7 +14,7 @@ import ipaddress
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -79,8 +79,10 @@ class RateLimiter:
         *,
         prefix: str = "numlookup",
         retry_interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.enabled = rate > 0
+        self.clock = clock  # wall clock: every replica must agree on the window number
         self.local = LocalLimiter(rate)
         self._redis = redis
         self._prefix = f"{prefix}:rate:"
@@ -95,7 +97,7 @@ class RateLimiter:
         return self._redis is not None and not self.failing
 
     async def check(self, client: str) -> Verdict:
-        now = time.time()  # wall clock: every replica must agree on the window number
+        now = self.clock()
         redis = self._redis
         if redis is not None and time.monotonic() >= self._redis_down_until:
             verdict = await self._check_redis(redis, client, now)
