@@ -32,8 +32,9 @@ def settings(data_dir: Path) -> Settings:
 async def make_client(aiohttp_client: Any, engine: LookupEngine, data_dir: Path) -> MakeClient:
     """A client for an app built with the given HTTP settings (rate limit off unless given)."""
 
-    async def build(engine_: LookupEngine | None = None, redis: Any = None, ami_state: Any = None,
-                    **http: Any) -> Client:
+    async def build(
+        engine_: LookupEngine | None = None, redis: Any = None, ami_state: Any = None, **http: Any
+    ) -> Client:
         app = create_app(make_settings(data_dir, **http), engine_ or engine, redis=redis, ami_state=ami_state)
         client: Client = await aiohttp_client(app)
         return client
@@ -46,7 +47,9 @@ async def client(make_client: MakeClient) -> Client:
     return await make_client()
 
 
-async def raw_request(client: Client, request_line: str, headers: str = "") -> tuple[int, dict[str, str], bytes]:
+async def raw_request(
+    client: Client, request_line: str, headers: str = ""
+) -> tuple[int, dict[str, str], bytes]:
     """Send bytes exactly as written (an unencoded ``+``, broken escapes) and read the whole answer."""
     assert client.port is not None
     reader, writer = await asyncio.open_connection("127.0.0.1", client.port)

@@ -11,7 +11,9 @@ from tests.api.conftest import Client, MakeClient
 
 
 async def post(client: Client, path: str, body: bytes | str) -> tuple[int, object]:
-    data = io.BytesIO(body.encode() if isinstance(body, str) else body)  # large bodies stream, as aiohttp wants
+    data = io.BytesIO(
+        body.encode() if isinstance(body, str) else body
+    )  # large bodies stream, as aiohttp wants
     response = await client.post(path, data=data, headers={"Content-Type": "application/json"})
     assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     return response.status, json.loads(await response.text())
@@ -22,11 +24,21 @@ async def single(client: Client, path: str, number: str) -> object:
     return json.loads(await response.text())
 
 
-NUMBERS = ["79000000000", "+74959898533", "a79000000000", "358181201235", "0", "79990000000", "8 (917) 000-00-01"]
+NUMBERS = [
+    "79000000000",
+    "+74959898533",
+    "a79000000000",
+    "358181201235",
+    "0",
+    "79990000000",
+    "8 (917) 000-00-01",
+]
 
 
 @pytest.mark.parametrize(("batch", "endpoint"), [("/get/batch", "/get/"), ("/get/v2/batch", "/get/v2/")])
-async def test_batch_answers_in_order_as_the_single_endpoint(client: Client, batch: str, endpoint: str) -> None:
+async def test_batch_answers_in_order_as_the_single_endpoint(
+    client: Client, batch: str, endpoint: str
+) -> None:
     status, answers = await post(client, batch, json.dumps(NUMBERS))
     assert status == 200
     assert answers == [await single(client, endpoint, number) for number in NUMBERS]

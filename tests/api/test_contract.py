@@ -13,7 +13,13 @@ import pytest
 from tests.api.conftest import Client, raw_request
 
 V1_EXAMPLES = ["+74959898533", "74959898533", "84959898533", "4959898533"]
-MOSCOW = {"code": "495", "num": "9898533", "full_num": "4959898533", "operator": "Ростелеком", "region": "г. Москва"}
+MOSCOW = {
+    "code": "495",
+    "num": "9898533",
+    "full_num": "4959898533",
+    "operator": "Ростелеком",
+    "region": "г. Москва",
+}
 
 
 async def get_json(client: Client, url: str, status: int = 200) -> object:
@@ -176,7 +182,16 @@ async def test_wrong_method_is_json_405_with_allow(client: Client) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["num=%ff%fe", "num=%ED%A0%80", "num=%", "num=%zz", "num=7%00", "num=%u0041", "num=1&num=2", "num=%C3%A9"],
+    [
+        "num=%ff%fe",
+        "num=%ED%A0%80",
+        "num=%",
+        "num=%zz",
+        "num=7%00",
+        "num=%u0041",
+        "num=1&num=2",
+        "num=%C3%A9",
+    ],
 )
 async def test_odd_bytes_get_documented_answers(client: Client, query: str) -> None:
     for path in ("/get/", "/get/v2/"):

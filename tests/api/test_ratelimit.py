@@ -19,7 +19,9 @@ def freeze(client: Client, now: float = NOW) -> None:
     client.app[LIMITER].clock = lambda: now  # type: ignore[index]
 
 
-async def statuses(client: Client, count: int, path: str = "/get/?num=74959898533", **headers: str) -> list[int]:
+async def statuses(
+    client: Client, count: int, path: str = "/get/?num=74959898533", **headers: str
+) -> list[int]:
     result = []
     for _ in range(count):
         response = await client.get(path, headers=headers)

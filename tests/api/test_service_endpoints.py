@@ -102,7 +102,14 @@ async def test_openapi_document_is_valid_and_covers_the_routes(client: Client) -
     assert response.status == 200
     document = json.loads(await response.text())
     validate(document)
-    assert set(document["paths"]) == {"/get/", "/get/v2/", "/get/batch", "/get/v2/batch", "/health", "/metrics"}
+    assert set(document["paths"]) == {
+        "/get/",
+        "/get/v2/",
+        "/get/batch",
+        "/get/v2/batch",
+        "/health",
+        "/metrics",
+    }
 
 
 @pytest.mark.parametrize("path", ["/get/", "/get/v2/batch", "/health"])
