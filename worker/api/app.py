@@ -142,7 +142,7 @@ class ProtocolErrorFilter(logging.Filter):
         error = record.exc_info[1] if record.exc_info else None
         if isinstance(error, HttpProcessingError):
             record.msg = f"{record.msg}: %s"
-            record.args = (*(record.args or ()), str(error).replace("\n", " "))  # type: ignore[misc]
+            record.args = (*(record.args or ()), str(error).replace("\n", " "))
             record.exc_info = None
             record.levelno, record.levelname = logging.INFO, "INFO"
         return True

@@ -86,7 +86,7 @@ class RateLimiter:
         self.local = LocalLimiter(rate)
         self._redis = redis
         self._prefix = f"{prefix}:rate:"
-        self._retry_interval = retry_interval  # how long to count locally after a Redis failure
+        self.retry_interval = retry_interval  # how long to count locally after a Redis failure
         self._redis_down_until = 0.0
         self.failing = False
         self.rejected = 0
@@ -120,7 +120,7 @@ class RateLimiter:
             if not self.failing:
                 log.warning("rate limit: Redis unavailable (%s); counting per process", error)
                 self.failing = True
-            self._redis_down_until = time.monotonic() + self._retry_interval
+            self._redis_down_until = time.monotonic() + self.retry_interval
             return self.local.check(client, now)
         if self.failing:
             log.info("rate limit: Redis reachable again; counting across replicas")
