@@ -34,10 +34,10 @@ async def wait_for_lines(stream: asyncio.StreamReader, text: str, count: int) ->
 async def test_workers_share_the_port_and_stop_on_sigterm(data_dir: Path) -> None:
     port = free_port()
     env = {**os.environ, "NUMLOOKUP_HTTP__RATE_LIMIT": "0", "NUMLOOKUP_REDIS__URL": ""}
+    command = ["-m", "worker", "--data-dir", str(data_dir), "api", "--port", str(port), "--workers", "2"]
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", "--data-dir", str(data_dir), "api", "--port", str(port), "--workers", "2",
-        cwd=REPO, env=env, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable, *command, cwd=REPO, env=env, stderr=asyncio.subprocess.PIPE
+    )
     assert process.stderr is not None
     try:
         await wait_for_lines(process.stderr, "API listening on", 2)

@@ -65,4 +65,5 @@ async def test_page_screenshot(client: Client, tmp_path: Path) -> None:
     shot = Path(os.environ.get("NUMLOOKUP_SCREENSHOT", tmp_path / "page.png"))
     url = f"http://127.0.0.1:{client.port}/?num=79000000000"
     await chromium(url, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1100,700")
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    header = await asyncio.to_thread(shot.read_bytes)
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
