@@ -12,28 +12,12 @@ from typing import Final
 
 from aiohttp import web
 
+from worker.api.replies import echoable, error_response, json_response, reply_response
 from worker.engine import LookupEngine
 from worker.errors import InvalidNumber
 from worker.responses import Body, Outcome, missing_num, v1_body, v1_reply, v2_body, v2_reply
 
-JSON_TYPE: Final = "application/json"
 TRUE_WORDS: Final = frozenset({"1", "true", "yes", "on"})
-
-
-def json_response(status: int, body: object) -> web.Response:
-    return web.Response(text=json.dumps(body, ensure_ascii=False), status=status, content_type=JSON_TYPE)
-
-
-def error_response(status: int, info: str, **extra: object) -> web.Response:
-    """Every error the API writes has this shape: ``{"info": "...", ...}``."""
-    return json_response(status, {"info": info, **extra})
-
-
-def echoable(raw: str) -> str:
-    """``raw`` safe to write back as UTF-8: a lone surrogate from a ``\\ud800`` escape becomes ``?``."""
-    if raw.isascii():
-        return raw
-    return raw.encode("utf-8", "replace").decode("utf-8")
 
 
 def is_on(value: str | None) -> bool:
@@ -52,24 +36,27 @@ class Lookups:
             return error
 
     async def v1(self, request: web.Request) -> web.Response:
+        raw = bare_digits(request)
+        if raw is not None:
+            return reply_response(v1_reply(raw, await self.outcome(raw)))
         query = request.query
         raw = query.get("num")
         if raw is None:
             return missing(request, 1)
         raw = echoable(raw)
-        reply = v1_reply(
-            raw, await self.outcome(raw), field=query.get("field"), translit=is_on(query.get("translit"))
-        )
-        return web.Response(text=reply.body, status=reply.status, content_type=reply.content_type)
+        field, translit = query.get("field"), is_on(query.get("translit"))
+        return reply_response(v1_reply(raw, await self.outcome(raw), field=field, translit=translit))
 
     async def v2(self, request: web.Request) -> web.Response:
+        raw = bare_digits(request)
+        if raw is not None:
+            return reply_response(v2_reply(raw, await self.outcome(raw)))
         query = request.query
         raw = query.get("num")
         if raw is None:
             return missing(request, 2)
         raw = echoable(raw)
-        reply = v2_reply(raw, await self.outcome(raw), field=query.get("field"))
-        return web.Response(text=reply.body, status=reply.status, content_type=reply.content_type)
+        return reply_response(v2_reply(raw, await self.outcome(raw), field=query.get("field")))
 
     async def v1_batch(self, request: web.Request) -> web.Response:
         numbers = await self.batch_numbers(request)
@@ -117,6 +104,19 @@ class Lookups:
             else:
                 return error_response(400, f"Element {index} is not a number or a string")
         return result
+
+
+def bare_digits(request: web.Request) -> str | None:
+    """The number of a query that is exactly ``num=<digits>`` (what dialplans send), else ``None``.
+
+    Reading the raw query string skips building the decoded query mapping (2.5 µs, a tenth of a request).
+    """
+    query = request.rel_url.raw_query_string
+    if query.startswith("num="):
+        digits = query[4:]
+        if digits.isdigit():  # the raw query string is ASCII: percent-escapes are still escaped
+            return digits
+    return None
 
 
 def missing(request: web.Request, version: int) -> web.Response:
