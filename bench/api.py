@@ -1,11 +1,12 @@
 """HTTP API throughput and latency under wrk: v1, v2 and batch over random Russian mobile numbers.
 
     python bench/api.py [--dataset /tmp/numlookup-bench/lookup-data] [--workers 2] [--connections 64]
-                         [--duration 10] [--batch 100]
+                        [--duration 10] [--batch 100] [--rounds 3]
 
 Starts ``numlookup api --workers N`` (rate limit off, no Redis) on the dataset version directory given,
 then a bare aiohttp app serving a fixed body on the same server setup: the ceiling of aiohttp itself on this
-machine, measured in the same run, since the machine is shared. Prints requests/s and p50/p99 for each.
+machine, measured in the same run, since the machine is shared. Prints requests/s and p50/p99 for each run
+and, after ``--rounds`` rounds, the median of each.
 wrk (Debian package ``wrk``) runs on the same cores as the server.
 """
 
@@ -19,10 +20,10 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -137,7 +138,8 @@ def answered_share(port: int, count: int = 200) -> float:
 
 
 def report(name: str, figures: dict[str, float], numbers_per_request: int = 1) -> None:
-    line = f"{name:<28} {figures['rps']:>9,.0f} req/s   p50 {figures['p50']:6.2f} ms   p99 {figures['p99']:6.2f} ms"
+    line = f"{name:<28} {figures['rps']:>9,.0f} req/s   p50 {figures['p50']:6.2f} ms"
+    line += f"   p99 {figures['p99']:6.2f} ms"
     if numbers_per_request > 1:
         line += f"   ({figures['rps'] * numbers_per_request:,.0f} numbers/s)"
     if figures["non2xx"]:
@@ -146,13 +148,16 @@ def report(name: str, figures: dict[str, float], numbers_per_request: int = 1) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET, help="a dataset version directory")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--duration", type=int, default=10, help="seconds per run")
     parser.add_argument("--batch", type=int, default=100, help="numbers per batch request")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; the medians are printed at the end")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -160,32 +165,49 @@ def main() -> None:
         raise SystemExit(f"{args.dataset} is not a dataset version (run bench/lookup.py to build one)")
     meta = json.loads((args.dataset / "meta.json").read_text())
     print(f"dataset {args.dataset}: {meta['ranges']:,} ranges, {meta['ported']:,} ported numbers")
-    print(f"cpu: {cpu_model()}, {os.cpu_count()} cores shared by server and wrk; "
-          f"{args.workers} workers, wrk -t{args.threads} -c{args.connections} -d{args.duration}s")  # fmt: skip
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    print(f"cpu: {cpu_model()}, {os.cpu_count()} cores shared by server and wrk")
+    print(f"{args.workers} workers, wrk -t{args.threads} -c{args.connections} -d{args.duration}s")
     env: dict[str, Any] = {**os.environ, "NUMLOOKUP_HTTP__RATE_LIMIT": "0", "NUMLOOKUP_LOG_LEVEL": "INFO"}
     env.pop("NUMLOOKUP_REDIS__URL", None)
+    results: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="numlookup-bench-http-") as scratch:
         data_dir = store_for(args.dataset, Path(scratch) / "data")
-        command = [sys.executable, "-m", "worker", "--data-dir", str(data_dir), "api",
-                   "--port", str(port), "--workers", str(args.workers)]  # fmt: skip
-        server = start(command, args.workers, env)
-        try:
+        for round_number in range(1, args.rounds + 1):
+            print(f"round {round_number}")
+            one_round(args, data_dir, env, results)
+    print(f"median of {args.rounds} rounds")
+    for name, runs in results.items():
+        median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        report(name, median, args.batch if "batch" in name else 1)
+
+
+def one_round(
+    args: argparse.Namespace, data_dir: Path, env: dict[str, str], results: dict[str, list[dict[str, float]]]
+) -> None:
+    def measure(name: str, item: str, numbers: int = 1) -> None:
+        figures = wrk(f"http://127.0.0.1:{port}/", item, args)
+        results.setdefault(name, []).append(figures)
+        report(name, figures, numbers)
+
+    port = free_port()
+    baseline = start([sys.executable, __file__, "--serve-baseline", str(port), str(args.workers)], 1, env)
+    try:
+        measure("baseline: bare aiohttp", GET_ITEM % "/get/?num=")
+    finally:
+        stop(baseline)
+    port = free_port()
+    command = [sys.executable, "-m", "worker", "--data-dir", str(data_dir), "api",
+               "--port", str(port), "--workers", str(args.workers)]  # fmt: skip
+    server = start(command, args.workers, env)
+    try:
+        if "v1  GET /get/" not in results:
             print(f"random mobile numbers found in the dataset: {answered_share(port):.0%}")
-            report("v1  GET /get/", wrk(f"{base}/", GET_ITEM % "/get/?num=", args))
-            report("v2  GET /get/v2/", wrk(f"{base}/", GET_ITEM % "/get/v2/?num=", args))
-            batch_item = BATCH_ITEM % (args.batch, "/get/v2/batch")
-            report(f"v2  POST batch of {args.batch}", wrk(f"{base}/", batch_item, args), args.batch)
-            batch_item = BATCH_ITEM % (args.batch, "/get/batch")
-            report(f"v1  POST batch of {args.batch}", wrk(f"{base}/", batch_item, args), args.batch)
-        finally:
-            stop(server)
-        baseline = start([sys.executable, __file__, "--serve-baseline", str(port), str(args.workers)], 1, env)
-        try:
-            report("baseline: bare aiohttp", wrk(f"{base}/", GET_ITEM % "/get/?num=", args))
-        finally:
-            stop(baseline)
+        measure("v1  GET /get/", GET_ITEM % "/get/?num=")
+        measure("v2  GET /get/v2/", GET_ITEM % "/get/v2/?num=")
+        measure(f"v1  POST batch of {args.batch}", BATCH_ITEM % (args.batch, "/get/batch"), args.batch)
+        measure(f"v2  POST batch of {args.batch}", BATCH_ITEM % (args.batch, "/get/v2/batch"), args.batch)
+    finally:
+        stop(server)
 
 
 def cpu_model() -> str:
@@ -199,7 +221,7 @@ def cpu_model() -> str:
 
 
 def serve_baseline(port: int, workers: int) -> None:
-    """aiohttp with nothing but a fixed v1 body, on the API's server setup (uvloop, reuse_port, N processes)."""
+    """aiohttp serving a fixed v1 body on the API's server setup (uvloop, reuse_port, N processes)."""
     import multiprocessing
 
     ready: multiprocessing.Queue[int] = multiprocessing.Queue()
@@ -222,7 +244,13 @@ def _baseline_process(port: int, ready: Any) -> None:
     from aiohttp import web
 
     body = json.dumps(
-        {"code": "917", "num": "0415564", "full_num": "9170415564", "operator": "МТС", "region": "Республика"},
+        {
+            "code": "917",
+            "num": "0415564",
+            "full_num": "9170415564",
+            "operator": "МТС",
+            "region": "Республика",
+        },
         ensure_ascii=False,
     )
 

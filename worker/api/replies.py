@@ -40,8 +40,11 @@ def reply_response(reply: Reply) -> web.Response:
     return web.Response(body=reply.body.encode(), status=reply.status, headers=HEADERS[reply.content_type])
 
 
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps(...) builds one per call
+
+
 def json_response(status: int, body: object) -> web.Response:
-    text = json.dumps(body, ensure_ascii=False)
+    text = _ENCODER.encode(body)
     return web.Response(body=text.encode(), status=status, headers=JSON_HEADERS)
 
 
