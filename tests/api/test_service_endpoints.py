@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from typing import NoReturn
 
 import pytest
 from openapi_spec_validator import validate
@@ -141,3 +142,28 @@ async def test_page_is_served(client: Client) -> None:
     html = await response.text()
     assert 'id="num"' in html
     assert "get/v2/" in html
+
+
+class BrokenEngine(LookupEngine):
+    async def lookup(self, raw: str) -> NoReturn:
+        raise RuntimeError("a bug, not an input")
+
+
+async def test_a_bug_is_a_logged_json_500(make_client: MakeClient, caplog: pytest.LogCaptureFixture) -> None:
+    client = await make_client(engine_=BrokenEngine())
+    response = await client.get("/get/?num=74959898533")
+    assert response.status == 500
+    assert json.loads(await response.text()) == {"info": "Internal error"}
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "unexpected error answering GET /get/?num=74959898533" in caplog.text
+    assert "RuntimeError: a bug, not an input" in caplog.text
+
+
+async def test_metrics_label_preflight_and_unrouted(client: Client) -> None:
+    await (await client.options("/get/")).read()
+    await (await client.get("/nowhere")).read()
+    await (await client.post("/health")).read()
+    text = await (await client.get("/metrics")).text()
+    assert sample(text, "numlookup_http_requests_total", route="preflight", status="204") == 1
+    assert sample(text, "numlookup_http_requests_total", route="other", status="404") == 1
+    assert sample(text, "numlookup_http_requests_total", route="other", status="405") == 1
