@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.api.conftest import Client, raw_request
+from tests.api.conftest import Client, MakeClient, raw_request
 
 V1_EXAMPLES = ["+74959898533", "74959898533", "84959898533", "4959898533"]
 MOSCOW = {
@@ -210,3 +210,13 @@ async def test_bytes_that_are_not_http_get_400_and_one_log_line(
     assert b"Invalid char" in body
     assert caplog.records, "the refused request is logged"
     assert all(record.exc_info is None for record in caplog.records)
+
+
+async def test_missing_num_examples_follow_a_trusted_proxys_scheme(make_client: MakeClient) -> None:
+    headers = {"X-Forwarded-Proto": "https", "Host": "num.example"}
+    trusting = await make_client(trusted_proxies=["127.0.0.1"])
+    body = json.loads(await (await trusting.get("/get/v2/?x=1", headers=headers)).text())
+    assert body["example"][0] == "https://num.example/get/v2/?num=74959898533"
+    ignoring = await make_client()
+    body = json.loads(await (await ignoring.get("/get/v2/?x=1", headers=headers)).text())
+    assert body["example"][0] == "http://num.example/get/v2/?num=74959898533"

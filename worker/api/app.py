@@ -41,7 +41,8 @@ def create_app(
     http = settings.http
     limiter = RateLimiter(http.rate_limit, redis, prefix=settings.redis.prefix)
     stats = metrics.Metrics()
-    guard = Guard(limiter, ClientAddress(parse_networks(http.trusted_proxies)), stats)
+    addresses = ClientAddress(parse_networks(http.trusted_proxies))
+    guard = Guard(limiter, addresses, stats)
     # A batch of batch_limit numbers with separators and quotes fits easily in 64 bytes a number.
     app = web.Application(client_max_size=max(1 << 20, http.batch_limit * 64))
     app[SETTINGS] = settings
@@ -53,7 +54,7 @@ def create_app(
     app.cleanup_ctx.append(load_page)
     app.cleanup_ctx.append(quiet_protocol_errors)
 
-    lookups = Lookups(engine, batch_limit=http.batch_limit)
+    lookups = Lookups(engine, batch_limit=http.batch_limit, trusted=addresses.is_trusted)
     routes: list[tuple[str, str, Handler, str, bool]] = [
         ("GET", "/get/", lookups.v1, "v1", True),
         ("GET", "/get", lookups.v1, "v1", True),

@@ -8,9 +8,10 @@ reply itself.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Final
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from worker.api.replies import echoable, error_response, json_response, reply_response
 from worker.engine import LookupEngine
@@ -25,9 +26,12 @@ def is_on(value: str | None) -> bool:
 
 
 class Lookups:
-    def __init__(self, engine: LookupEngine, *, batch_limit: int) -> None:
+    def __init__(
+        self, engine: LookupEngine, *, batch_limit: int, trusted: Callable[[str], bool] = lambda peer: False
+    ) -> None:
         self.engine = engine
         self.batch_limit = batch_limit
+        self.trusted = trusted  # is this peer a proxy whose X-Forwarded-Proto we believe?
 
     async def outcome(self, raw: str) -> Outcome:
         try:
@@ -42,7 +46,7 @@ class Lookups:
         query = request.query
         raw = query.get("num")
         if raw is None:
-            return missing(request, 1)
+            return self.missing(request, 1)
         raw = echoable(raw)
         field, translit = query.get("field"), is_on(query.get("translit"))
         return reply_response(v1_reply(raw, await self.outcome(raw), field=field, translit=translit))
@@ -54,7 +58,7 @@ class Lookups:
         query = request.query
         raw = query.get("num")
         if raw is None:
-            return missing(request, 2)
+            return self.missing(request, 2)
         raw = echoable(raw)
         return reply_response(v2_reply(raw, await self.outcome(raw), field=query.get("field")))
 
@@ -76,6 +80,17 @@ class Lookups:
         for raw in numbers:
             bodies.append(v2_body(raw, await self.outcome(raw))[1])
         return json_response(200, bodies)
+
+    def missing(self, request: web.Request, version: int) -> web.Response:
+        """The 404 for a request without ``num``; its examples use the URL the client used (https behind a
+        TLS-terminating proxy that says so in ``X-Forwarded-Proto``)."""
+        scheme = request.scheme
+        peer = request.remote
+        if peer is not None and self.trusted(peer):
+            forwarded = request.headers.get(hdrs.X_FORWARDED_PROTO, "").strip().lower()
+            scheme = forwarded if forwarded in ("http", "https") else scheme
+        status, body = missing_num(f"{scheme}://{echoable(request.host)}", version)
+        return json_response(status, body)
 
     async def batch_numbers(self, request: web.Request) -> list[str] | web.Response:
         """The batch body as numbers, or the error reply: 400 for anything but a list, 413 past the limit.
@@ -117,9 +132,3 @@ def bare_digits(request: web.Request) -> str | None:
         if digits.isdigit():  # the raw query string is ASCII: percent-escapes are still escaped
             return digits
     return None
-
-
-def missing(request: web.Request, version: int) -> web.Response:
-    base_url = f"{request.scheme}://{echoable(request.host)}"
-    status, body = missing_num(base_url, version)
-    return json_response(status, body)
