@@ -1,7 +1,7 @@
 """HTTP API throughput and latency under wrk: v1, v2 and batch over random Russian mobile numbers.
 
     python bench/api.py [--dataset /tmp/numlookup-bench/lookup-data] [--workers 2] [--connections 64]
-                        [--duration 10] [--batch 100] [--rounds 3]
+                        [--duration 10] [--batch 100] [--rounds 3] [--rate-limit [--redis URL]]
 
 Starts ``numlookup api --workers N`` (rate limit off, no Redis) on the dataset version directory given,
 then a bare aiohttp app serving a fixed body on the same server setup: the ceiling of aiohttp itself on this
@@ -158,6 +158,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per run")
     parser.add_argument("--batch", type=int, default=100, help="numbers per batch request")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the medians are printed at the end")
+    parser.add_argument("--rate-limit", action="store_true", help="also v1 with the limit counting")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/15", help="Redis for --rate-limit")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -208,6 +210,18 @@ def one_round(
         measure(f"v2  POST batch of {args.batch}", BATCH_ITEM % (args.batch, "/get/v2/batch"), args.batch)
     finally:
         stop(server)
+    if args.rate_limit:
+        # A limit nobody reaches (wrk is one address): what counting costs, in process and in Redis.
+        limited = {**env, "NUMLOOKUP_HTTP__RATE_LIMIT": "1000000000"}
+        variants = [("in process", limited), ("in Redis", {**limited, "NUMLOOKUP_REDIS__URL": args.redis})]
+        for where, variant in variants:
+            port = free_port()
+            command[command.index("--port") + 1] = str(port)
+            server = start(command, args.workers, variant)
+            try:
+                measure(f"v1  rate limit {where}", GET_ITEM % "/get/?num=")
+            finally:
+                stop(server)
 
 
 def cpu_model() -> str:
