@@ -1,8 +1,8 @@
 """The lookup endpoints: num.voxlink.ru's ``/get/`` and ``/get/v2/``, and their batch forms.
 
 Bodies, statuses and error texts come from :mod:`worker.responses` (shared with the CLI); this module only
-reads the request and wraps the reply. The single-number views are the hot path: no allocations beyond the
-reply itself.
+reads the request and wraps the reply. The single-number views are the hot path: a query that is exactly
+``num=<digits>`` skips query parsing, and the reply's headers are prebuilt.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class Lookups:
 
         Elements may be strings or integers (CRMs export numbers as either).
         """
-        payload = await request.read()  # a body past client_max_size raises 413, shaped by the middleware
+        payload = await request.read()  # past client_max_size: HTTPRequestEntityTooLarge, shaped by the guard
         try:
             numbers = json.loads(payload)
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
