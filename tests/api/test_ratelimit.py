@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from tests.api.conftest import Client, MakeClient
 from worker.api.app import LIMITER
-from worker.api.ratelimit import ClientAddress, LocalLimiter, Window, parse_networks
+from worker.api.clients import ClientAddress, parse_networks
+from worker.api.counter import RedisCounter
+from worker.api.ratelimit import LocalLimiter, Window
 from worker.errors import ConfigError
 
 NOW = 1_000_000.25  # a fixed clock: a test never straddles a window boundary
@@ -122,3 +126,40 @@ def test_client_address(peer: str | None, forwarded: str | None, client: str) ->
 def test_bad_trusted_proxy_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="not-an-ip"):
         parse_networks(["not-an-ip"])
+
+
+async def test_counter_coalesces_concurrent_requests_and_keeps_exact_counts(redis: Redis) -> None:
+    counter = RedisCounter(redis, ttl=5)
+    totals = await asyncio.gather(
+        *(counter.increment("test:a") for _ in range(30)), *(counter.increment("test:b") for _ in range(20))
+    )
+    assert sorted(totals[:30]) == list(range(1, 31))
+    assert sorted(totals[30:]) == list(range(1, 21))
+    assert (await redis.get("test:a"), await redis.get("test:b")) == (b"30", b"20")
+    assert 0 < await redis.ttl("test:a") <= 5
+    assert await counter.increment("test:a") == 31
+
+
+async def test_counter_passes_redis_errors_to_every_waiting_request() -> None:
+    dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    counter = RedisCounter(dead, ttl=2)
+    results = await asyncio.gather(*(counter.increment("k") for _ in range(5)), return_exceptions=True)
+    assert all(isinstance(result, (RedisError, OSError)) for result in results), results
+    await counter.close()
+    await dead.aclose()
+
+
+async def test_concurrent_requests_through_redis_are_counted_exactly(
+    make_client: MakeClient, redis: Redis
+) -> None:
+    client = await make_client(rate_limit=5, redis=redis)
+    freeze(client)
+
+    async def status() -> int:
+        response = await client.get("/get/?num=74959898533")
+        await response.read()
+        return response.status
+
+    results = await asyncio.gather(*(status() for _ in range(12)))
+    assert sorted(results) == [200] * 5 + [429] * 7
+    assert await redis.get(f"numlookup:rate:127.0.0.1:{int(NOW)}") == b"12"

@@ -17,9 +17,10 @@ from redis.asyncio import Redis
 
 from worker import __version__
 from worker.api import health, metrics, openapi
+from worker.api.clients import ClientAddress, parse_networks
 from worker.api.guard import Guard, Handler, fallback, preflight
 from worker.api.health import AmiState
-from worker.api.ratelimit import ClientAddress, RateLimiter, parse_networks
+from worker.api.ratelimit import RateLimiter
 from worker.api.replies import HTML_HEADERS, headers_for, json_response
 from worker.api.views import Lookups
 from worker.engine import LookupEngine
@@ -53,6 +54,7 @@ def create_app(
     app[METRICS] = stats
     app.cleanup_ctx.append(load_page)
     app.cleanup_ctx.append(quiet_protocol_errors)
+    app.cleanup_ctx.append(close_limiter)
 
     lookups = Lookups(engine, batch_limit=http.batch_limit, trusted=addresses.is_trusted)
     routes: list[tuple[str, str, Handler, str, bool]] = [
@@ -100,6 +102,11 @@ async def quiet_protocol_errors(app: web.Application) -> AsyncIterator[None]:
     server_log.addFilter(quiet)
     yield
     server_log.removeFilter(quiet)
+
+
+async def close_limiter(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[LIMITER].close()
 
 
 async def load_page(app: web.Application) -> AsyncIterator[None]:
