@@ -142,9 +142,12 @@ async def test_counter_coalesces_concurrent_requests_and_keeps_exact_counts(redi
 
 async def test_counter_passes_redis_errors_to_every_waiting_request() -> None:
     dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
-    counter = RedisCounter(dead, ttl=2)
+    counter = RedisCounter(dead, ttl=2, timeout=0.2)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     results = await asyncio.gather(*(counter.increment("k") for _ in range(5)), return_exceptions=True)
     assert all(isinstance(result, (RedisError, OSError)) for result in results), results
+    assert loop.time() - started < 1  # not redis-py's seconds of reconnect backoff
     await counter.close()
     await dead.aclose()
 

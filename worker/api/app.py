@@ -40,7 +40,9 @@ def create_app(
     settings: Settings, engine: LookupEngine, *, redis: Redis | None = None, ami_state: AmiState | None = None
 ) -> web.Application:
     http = settings.http
-    limiter = RateLimiter(http.rate_limit, redis, prefix=settings.redis.prefix)
+    limiter = RateLimiter(
+        http.rate_limit, redis, prefix=settings.redis.prefix, timeout=settings.redis.timeout
+    )
     stats = metrics.Metrics()
     addresses = ClientAddress(parse_networks(http.trusted_proxies))
     guard = Guard(limiter, addresses, stats)

@@ -20,14 +20,16 @@ log = logging.getLogger(__name__)
 
 
 class RedisCounter:
-    def __init__(self, redis: Redis, *, ttl: int) -> None:
+    def __init__(self, redis: Redis, *, ttl: int, timeout: float = 0.5) -> None:
         self._redis = redis
         self._ttl = ttl  # keys carry their window's number; this only makes Redis forget them
+        # redis-py retries a refused connection with backoff for seconds; a limiter must fail fast instead.
+        self._timeout = timeout
         self._pending: dict[str, list[asyncio.Future[int]]] = {}
         self._flusher: asyncio.Task[None] | None = None
 
     async def increment(self, key: str) -> int:
-        """Add 1 to ``key`` and return its new total; raises what Redis raised (RedisError, OSError)."""
+        """Add 1 to ``key`` and return its new total; raises RedisError or OSError (TimeoutError too)."""
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending.setdefault(key, []).append(future)
         if self._flusher is None:
@@ -57,7 +59,8 @@ class RedisCounter:
                     future.cancel()
 
     async def _send(self, batch: dict[str, list[asyncio.Future[int]]]) -> list[int]:
-        async with self._redis.pipeline(transaction=False) as pipe:
+        """One round trip; TimeoutError (an OSError) past the timeout."""
+        async with asyncio.timeout(self._timeout), self._redis.pipeline(transaction=False) as pipe:
             for key, futures in batch.items():
                 pipe.incrby(key, len(futures))
                 pipe.expire(key, self._ttl)

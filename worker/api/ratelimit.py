@@ -73,12 +73,15 @@ class RateLimiter:
         *,
         prefix: str = "numlookup",
         retry_interval: float = 1.0,
+        timeout: float = 0.5,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.enabled = rate > 0
         self.clock = clock  # wall clock: every replica must agree on the window number
         self.local = LocalLimiter(rate)
-        self._counter = None if redis is None else RedisCounter(redis, ttl=self.local.window.seconds + 1)
+        self._counter = (
+            None if redis is None else RedisCounter(redis, ttl=self.local.window.seconds + 1, timeout=timeout)
+        )
         self._prefix = f"{prefix}:rate:"
         self.retry_interval = retry_interval  # how long to count locally after a Redis failure
         self._redis_down_until = 0.0
