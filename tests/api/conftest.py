@@ -1,22 +1,71 @@
-"""API fixtures: settings on the small dataset, a real aiohttp server around ``create_app``, raw HTTP."""
+"""API fixtures: settings on the small dataset, a real aiohttp server around ``create_app``, raw HTTP, Redis.
+
+The ``redis`` fixture is the shared one (fakeredis and a real server), except that the real server is a
+``redis-server`` of this test session's own: the shared one at 127.0.0.1:6379/15 is flushed by every other
+worktree's tests, and rate-limit counts must not vanish mid-test.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import shutil
+import socket
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import fakeredis
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
 
+from tests.conftest import REAL_REDIS_URL
 from worker.api import create_app
 from worker.engine import LookupEngine
 from worker.settings import HttpSettings, Settings
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def private_redis_url() -> Iterator[str]:
+    """A ``redis-server`` for this session only; the shared server when redis-server is not installed."""
+    if shutil.which("redis-server") is None:
+        yield REAL_REDIS_URL
+        return
+    port = free_port()
+    options = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    server = subprocess.Popen(["redis-server", *options], stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    for line in server.stdout:  # the server says when it accepts connections
+        if "Ready to accept connections" in line:
+            break
+    else:
+        raise RuntimeError(f"redis-server exited with {server.wait()}")
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.communicate()
+
+
+@pytest.fixture(params=["fakeredis", "real"])
+async def redis(request: pytest.FixtureRequest, private_redis_url: str) -> AsyncIterator[Redis]:
+    client: Redis = (
+        fakeredis.FakeAsyncRedis() if request.param == "fakeredis" else Redis.from_url(private_redis_url)
+    )
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
 
 
 def make_settings(data_dir: Path, **http: Any) -> Settings:
