@@ -19,11 +19,16 @@ from worker.engine import LookupEngine
 
 
 class FakeAmi:
+    """Shaped like worker.runner.EnrichmentWorker: health() and metrics_text()."""
+
     def __init__(self, connected: bool) -> None:
         self.connected = connected
 
     def health(self) -> Mapping[str, object]:
-        return {"connected": self.connected, "servers": ["127.0.0.1:5038"]}
+        return {"ok": self.connected, "ami": [{"server": "127.0.0.1:5038"}]}
+
+    def metrics_text(self) -> str:
+        return "# TYPE numlookup_ami_events_total counter\nnumlookup_ami_events_total{server=\"a\"} 7\n"
 
 
 async def health(client: Client) -> dict[str, object]:
@@ -57,9 +62,12 @@ async def test_health_with_redis_and_ami(make_client: MakeClient, redis: Redis) 
     body = await health(await make_client(redis=redis, ami_state=FakeAmi(True)))
     assert body["status"] == "ok"
     assert body["redis"] == {"configured": True, "reachable": True}
-    assert body["ami"] == {"connected": True, "servers": ["127.0.0.1:5038"]}
-    body = await health(await make_client(redis=redis, ami_state=FakeAmi(False)))
+    assert body["ami"] == {"ok": True, "ami": [{"server": "127.0.0.1:5038"}]}
+    client = await make_client(redis=redis, ami_state=FakeAmi(False))
+    body = await health(client)
     assert body["status"] == "degraded"
+    metrics_text = await (await client.get("/metrics")).text()
+    assert sample(metrics_text, "numlookup_ami_events_total") == 7
 
 
 def sample(text: str, name: str, **labels: str) -> float:

@@ -137,4 +137,7 @@ async def metrics_view(request: web.Request) -> web.Response:
     redis = app[REDIS]
     redis_up = None if redis is None else await health.redis_reachable(redis, app[SETTINGS].redis.timeout)
     text = app[METRICS].render(app[ENGINE], rate_limited=app[LIMITER].rejected, redis_up=redis_up)
+    ami = app[AMI_STATE]
+    if isinstance(ami, health.AmiMetrics):
+        text += ami.metrics_text().rstrip("\n") + "\n"
     return web.Response(body=text.encode(), headers=METRICS_HEADERS)

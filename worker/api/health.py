@@ -22,10 +22,18 @@ from worker.engine import LookupEngine
 class AmiState(Protocol):
     """What the AMI worker exposes when it runs in the same process as the API (``numlookup run``).
 
-    ``health()`` returns JSON-ready data; a ``"connected": False`` entry marks the service degraded.
+    ``health()`` returns JSON-ready data, shown under ``"ami"``; an ``"ok": False`` (or ``"connected":
+    False``) entry marks the service degraded.
     """
 
     def health(self) -> Mapping[str, object]: ...
+
+
+@runtime_checkable
+class AmiMetrics(Protocol):
+    """Optional: Prometheus lines the AMI worker appends to ``/metrics``."""
+
+    def metrics_text(self) -> str: ...
 
 
 async def redis_reachable(redis: Redis, seconds: float) -> bool:
@@ -61,7 +69,9 @@ async def report(
     ami_part: dict[str, object] | None = None
     if ami is not None:
         ami_part = dict(ami.health())
-        healthy = healthy and ami_part.get("connected", True) is not False
+        healthy = (
+            healthy and ami_part.get("ok", True) is not False and ami_part.get("connected", True) is not False
+        )
     return {
         "status": "ok" if healthy else "degraded",
         "dataset": dataset_part,
