@@ -26,6 +26,7 @@ Handler = Callable[[Settings, argparse.Namespace], int]
 COMMAND_MODULES: Final[tuple[str, ...]] = (
     "worker.data.commands",
     "worker.data.update_commands",  # adds to the data group: after worker.data.commands
+    "worker.api.commands",
     "worker.runner",
 )
 

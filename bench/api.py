@@ -1,0 +1,296 @@
+"""HTTP API throughput and latency under wrk: v1, v2 and batch over random Russian mobile numbers.
+
+    python bench/api.py [--dataset /tmp/numlookup-bench/lookup-data] [--workers 2] [--connections 64]
+                        [--duration 10] [--batch 100] [--rounds 3] [--rate-limit [--redis URL]]
+
+Starts ``numlookup api --workers N`` (rate limit off, no Redis) on the dataset version directory given,
+then a bare aiohttp app serving a fixed body on the same server setup: the ceiling of aiohttp itself on this
+machine, measured in the same run, since the machine is shared. Prints requests/s and p50/p99 for each run
+and, after ``--rounds`` rounds, the median of each.
+wrk (Debian package ``wrk``) runs on the same cores as the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATASET = Path("/tmp/numlookup-bench/lookup-data")
+
+# wrk builds a pool of requests once per thread and cycles through it, so Lua costs nothing per request.
+LUA = """
+local pool = {}
+local next_index = 1
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+function init(args)
+  math.randomseed(tonumber(args[1]) + id * 7919)
+  for i = 1, 20000 do
+    local number = string.format("79%%02d%%07d", math.random(0, 99), math.random(0, 9999999))
+    %s
+  end
+end
+function request()
+  local item = pool[next_index]
+  next_index = next_index %% #pool + 1
+  return item
+end
+"""
+GET_ITEM = 'pool[i] = wrk.format("GET", "%s" .. number)'
+BATCH_ITEM = """if i <= 200 then
+      local numbers = {}
+      for k = 1, %d do
+        numbers[k] = string.format('"79%%02d%%07d"', math.random(0, 99), math.random(0, 9999999))
+      end
+      pool[i] = wrk.format("POST", "%s", {["Content-Type"] = "application/json"},
+                           "[" .. table.concat(numbers, ",") .. "]")
+    end"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def store_for(dataset: Path, root: Path) -> Path:
+    """A data dir whose CURRENT version is ``dataset`` (linked, not copied)."""
+    version = json.loads((dataset / "meta.json").read_text())["version"]
+    (root / "versions").mkdir(parents=True)
+    (root / "versions" / version).symlink_to(dataset.resolve())
+    (root / "CURRENT").write_text(version + "\n")
+    return root
+
+
+def start(command: list[str], workers: int, env: dict[str, str]) -> subprocess.Popen[str]:
+    process = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    ready = 0
+    while ready < workers:
+        line = process.stderr.readline()
+        if not line:
+            raise SystemExit(f"server exited: {process.wait()}")
+        ready += "API listening on" in line
+    return process
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=30)
+
+
+def wrk(url: str, item: str, args: argparse.Namespace) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA % item)
+    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
+               "-s", script.name, url, "--", str(random.randrange(1 << 30))]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    os.unlink(script.name)
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    def latency_ms(label: str) -> float:
+        match = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        assert match, output
+        return float(match[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match[2]]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    assert rps, output
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "rps": float(rps[1]),
+        "p50": latency_ms("50%"),
+        "p99": latency_ms("99%"),
+        "non2xx": float(errors[1]) if errors else 0.0,
+    }
+
+
+def answered_share(port: int, count: int = 200) -> float:
+    """The share of random mobile numbers the dataset answers with 200 (the rest are v1's 404)."""
+    found = 0
+    for _ in range(count):
+        number = f"79{random.randrange(100):02d}{random.randrange(10_000_000):07d}"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/get/?num={number}") as response:
+                found += response.status == 200
+        except urllib.error.HTTPError:
+            pass
+    return found / count
+
+
+def report(name: str, figures: dict[str, float], numbers_per_request: int = 1) -> None:
+    line = f"{name:<28} {figures['rps']:>9,.0f} req/s   p50 {figures['p50']:6.2f} ms"
+    line += f"   p99 {figures['p99']:6.2f} ms"
+    if numbers_per_request > 1:
+        line += f"   ({figures['rps'] * numbers_per_request:,.0f} numbers/s)"
+    if figures["non2xx"]:
+        line += f"   non-2xx {figures['non2xx']:,.0f}"
+    print(line, flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET, help="a dataset version directory")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run")
+    parser.add_argument("--batch", type=int, default=100, help="numbers per batch request")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; the medians are printed at the end")
+    parser.add_argument("--rate-limit", action="store_true", help="also v1 with the limit counting")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/15", help="Redis for --rate-limit")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    if not (args.dataset / "meta.json").is_file():
+        raise SystemExit(f"{args.dataset} is not a dataset version (run bench/lookup.py to build one)")
+    meta = json.loads((args.dataset / "meta.json").read_text())
+    print(f"dataset {args.dataset}: {meta['ranges']:,} ranges, {meta['ported']:,} ported numbers")
+    print(f"cpu: {cpu_model()}, {os.cpu_count()} cores shared by server and wrk")
+    print(f"{args.workers} workers, wrk -t{args.threads} -c{args.connections} -d{args.duration}s")
+    env: dict[str, Any] = {**os.environ, "NUMLOOKUP_HTTP__RATE_LIMIT": "0", "NUMLOOKUP_LOG_LEVEL": "INFO"}
+    env.pop("NUMLOOKUP_REDIS__URL", None)
+    results: dict[str, list[dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="numlookup-bench-http-") as scratch:
+        data_dir = store_for(args.dataset, Path(scratch) / "data")
+        for round_number in range(1, args.rounds + 1):
+            print(f"round {round_number}")
+            one_round(args, data_dir, env, results)
+    print(f"median of {args.rounds} rounds")
+    for name, runs in results.items():
+        median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        report(name, median, args.batch if "batch" in name else 1)
+
+
+def one_round(
+    args: argparse.Namespace, data_dir: Path, env: dict[str, str], results: dict[str, list[dict[str, float]]]
+) -> None:
+    def measure(name: str, item: str, numbers: int = 1) -> None:
+        figures = wrk(f"http://127.0.0.1:{port}/", item, args)
+        results.setdefault(name, []).append(figures)
+        report(name, figures, numbers)
+
+    port = free_port()
+    baseline = start([sys.executable, __file__, "--serve-baseline", str(port), str(args.workers)], 1, env)
+    try:
+        measure("baseline: bare aiohttp", GET_ITEM % "/get/?num=")
+    finally:
+        stop(baseline)
+    port = free_port()
+    command = [sys.executable, "-m", "worker", "--data-dir", str(data_dir), "api",
+               "--port", str(port), "--workers", str(args.workers)]  # fmt: skip
+    server = start(command, args.workers, env)
+    try:
+        if "v1  GET /get/" not in results:
+            print(f"random mobile numbers found in the dataset: {answered_share(port):.0%}")
+        measure("v1  GET /get/", GET_ITEM % "/get/?num=")
+        measure("v2  GET /get/v2/", GET_ITEM % "/get/v2/?num=")
+        measure(f"v1  POST batch of {args.batch}", BATCH_ITEM % (args.batch, "/get/batch"), args.batch)
+        measure(f"v2  POST batch of {args.batch}", BATCH_ITEM % (args.batch, "/get/v2/batch"), args.batch)
+    finally:
+        stop(server)
+    if args.rate_limit:
+        # A limit nobody reaches (wrk is one address): what counting costs, in process and in Redis.
+        limited = {**env, "NUMLOOKUP_HTTP__RATE_LIMIT": "1000000000"}
+        variants = [("in process", limited), ("in Redis", {**limited, "NUMLOOKUP_REDIS__URL": args.redis})]
+        for where, variant in variants:
+            port = free_port()
+            command[command.index("--port") + 1] = str(port)
+            server = start(command, args.workers, variant)
+            try:
+                measure(f"v1  rate limit {where}", GET_ITEM % "/get/?num=")
+            finally:
+                stop(server)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def serve_baseline(port: int, workers: int) -> None:
+    """aiohttp serving a fixed v1 body on the API's server setup (uvloop, reuse_port, N processes)."""
+    import multiprocessing
+
+    ready: multiprocessing.Queue[int] = multiprocessing.Queue()
+    children = [multiprocessing.Process(target=_baseline_process, args=(port, ready)) for _ in range(workers)]
+    for child in children:
+        child.start()
+    for _ in children:
+        ready.get(timeout=30)
+    print("API listening on (baseline)", file=sys.stderr, flush=True)
+    signal.sigwait({signal.SIGTERM})
+    for child in children:
+        child.terminate()
+        child.join()
+
+
+def _baseline_process(port: int, ready: Any) -> None:
+    import asyncio
+
+    import uvloop
+    from aiohttp import web
+
+    body = json.dumps(
+        {
+            "code": "917",
+            "num": "0415564",
+            "full_num": "9170415564",
+            "operator": "МТС",
+            "region": "Республика",
+        },
+        ensure_ascii=False,
+    )
+
+    async def answer(request: web.Request) -> web.Response:
+        request.query.get("num")
+        return web.Response(text=body, content_type="application/json")
+
+    async def run() -> None:
+        app = web.Application()
+        app.router.add_get("/get/", answer)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port, reuse_port=True).start()
+        stopped = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # blocked in the parent for sigwait
+        ready.put(os.getpid())
+        await stopped.wait()
+        await runner.cleanup()
+
+    uvloop.run(run())
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve-baseline"]:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        serve_baseline(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        main()

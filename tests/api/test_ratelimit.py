@@ -1,0 +1,168 @@
+"""Rate limit per client address: in process, shared through Redis, and who counts as the client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from tests.api.conftest import Client, MakeClient
+from worker.api.app import LIMITER
+from worker.api.clients import ClientAddress, parse_networks
+from worker.api.counter import RedisCounter
+from worker.api.ratelimit import LocalLimiter, Window
+from worker.errors import ConfigError
+
+NOW = 1_000_000.25  # a fixed clock: a test never straddles a window boundary
+
+
+def freeze(client: Client, now: float = NOW) -> None:
+    client.app[LIMITER].clock = lambda: now  # type: ignore[index]
+
+
+async def statuses(
+    client: Client, count: int, path: str = "/get/?num=74959898533", **headers: str
+) -> list[int]:
+    result = []
+    for _ in range(count):
+        response = await client.get(path, headers=headers)
+        await response.read()
+        result.append(response.status)
+    return result
+
+
+@pytest.mark.parametrize(("rate", "seconds", "limit"), [(10, 1, 10), (1, 1, 1), (0.5, 2, 1), (0.1, 10, 1)])
+def test_window(rate: float, seconds: int, limit: int) -> None:
+    window = Window(rate)
+    assert (window.seconds, window.limit) == (seconds, limit)
+
+
+def test_local_limiter_counts_per_address_and_window() -> None:
+    limiter = LocalLimiter(2)
+    assert [limiter.check("a", 10.1).allowed for _ in range(3)] == [True, True, False]
+    assert limiter.check("b", 10.2).allowed
+    verdict = limiter.check("a", 10.6)
+    assert (verdict.allowed, verdict.retry_after) == (False, 1)
+    assert limiter.check("a", 11.0).allowed  # the next second starts afresh
+
+
+async def test_in_process_limit_is_429_with_retry_after(make_client: MakeClient) -> None:
+    client = await make_client(rate_limit=3)
+    freeze(client)
+    assert await statuses(client, 3) == [200, 200, 200]
+    response = await client.get("/get/v2/?num=74959898533")
+    assert response.status == 429
+    assert response.headers["Retry-After"] == "1"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert json.loads(await response.text()) == {
+        "info": "Too many requests: the limit is 3 per 1 s per address",
+        "retry_after": 1,
+    }
+    batch = await client.post("/get/batch", data="[]")
+    assert batch.status == 429
+    health = await client.get("/health")  # monitoring is never limited
+    assert health.status == 200
+    freeze(client, NOW + 1)
+    assert await statuses(client, 1) == [200]
+
+
+async def test_zero_turns_the_limit_off(make_client: MakeClient) -> None:
+    client = await make_client(rate_limit=0)
+    freeze(client)
+    assert set(await statuses(client, 30)) == {200}
+
+
+async def test_replicas_share_the_count_through_redis(make_client: MakeClient, redis: Redis) -> None:
+    first = await make_client(rate_limit=3, redis=redis)
+    second = await make_client(rate_limit=3, redis=redis)
+    freeze(first)
+    freeze(second)
+    assert await statuses(first, 2) == [200, 200]
+    assert await statuses(second, 2) == [200, 429]
+    assert await statuses(first, 1) == [429]
+    assert await redis.get(f"numlookup:rate:127.0.0.1:{int(NOW)}") == b"5"
+    assert 0 < await redis.ttl(f"numlookup:rate:127.0.0.1:{int(NOW)}") <= 2
+
+
+async def test_forwarded_for_from_a_trusted_proxy_names_the_client(make_client: MakeClient) -> None:
+    client = await make_client(rate_limit=2, trusted_proxies=["127.0.0.0/8"])
+    freeze(client)
+    assert await statuses(client, 3, **{"X-Forwarded-For": "203.0.113.5"}) == [200, 200, 429]
+    assert await statuses(client, 1, **{"X-Forwarded-For": "203.0.113.6"}) == [200]
+    # A client-supplied entry left of the real one changes nothing: the rightmost untrusted entry counts.
+    assert await statuses(client, 1, **{"X-Forwarded-For": "198.51.100.1, 203.0.113.5"}) == [429]
+
+
+async def test_forwarded_for_from_anyone_else_is_ignored(make_client: MakeClient) -> None:
+    client = await make_client(rate_limit=2, trusted_proxies=["10.0.0.0/8"])
+    freeze(client)
+    spoofed = [await statuses(client, 1, **{"X-Forwarded-For": f"203.0.113.{n}"}) for n in range(3)]
+    assert spoofed == [[200], [200], [429]]
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        ("10.0.0.1", None, "10.0.0.1"),
+        ("10.0.0.1", "203.0.113.5", "203.0.113.5"),
+        ("10.0.0.1", "203.0.113.5, 10.0.0.7", "203.0.113.5"),
+        ("10.0.0.1", "10.0.0.9, 10.0.0.7", "10.0.0.9"),  # every hop trusted: the first one
+        ("10.0.0.1", "garbage", "10.0.0.1"),
+        ("10.0.0.1", "garbage, 203.0.113.5", "203.0.113.5"),
+        ("10.0.0.1", "", "10.0.0.1"),
+        ("192.0.2.1", "203.0.113.5", "192.0.2.1"),
+        ("2001:db8::1", "203.0.113.5", "203.0.113.5"),
+        (None, "203.0.113.5", "unknown"),
+    ],
+)
+def test_client_address(peer: str | None, forwarded: str | None, client: str) -> None:
+    addresses = ClientAddress(parse_networks(["10.0.0.0/8", "2001:db8::1"]))
+    assert addresses.resolve(peer, forwarded) == client
+
+
+def test_bad_trusted_proxy_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="not-an-ip"):
+        parse_networks(["not-an-ip"])
+
+
+async def test_counter_coalesces_concurrent_requests_and_keeps_exact_counts(redis: Redis) -> None:
+    counter = RedisCounter(redis, ttl=5)
+    totals = await asyncio.gather(
+        *(counter.increment("test:a") for _ in range(30)), *(counter.increment("test:b") for _ in range(20))
+    )
+    assert sorted(totals[:30]) == list(range(1, 31))
+    assert sorted(totals[30:]) == list(range(1, 21))
+    assert (await redis.get("test:a"), await redis.get("test:b")) == (b"30", b"20")
+    assert 0 < await redis.ttl("test:a") <= 5
+    assert await counter.increment("test:a") == 31
+
+
+async def test_counter_passes_redis_errors_to_every_waiting_request() -> None:
+    dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    counter = RedisCounter(dead, ttl=2, timeout=0.2)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    results = await asyncio.gather(*(counter.increment("k") for _ in range(5)), return_exceptions=True)
+    assert all(isinstance(result, (RedisError, OSError)) for result in results), results
+    assert loop.time() - started < 1  # not redis-py's seconds of reconnect backoff
+    await counter.close()
+    await dead.aclose()
+
+
+async def test_concurrent_requests_through_redis_are_counted_exactly(
+    make_client: MakeClient, redis: Redis
+) -> None:
+    client = await make_client(rate_limit=5, redis=redis)
+    freeze(client)
+
+    async def status() -> int:
+        response = await client.get("/get/?num=74959898533")
+        await response.read()
+        return response.status
+
+    results = await asyncio.gather(*(status() for _ in range(12)))
+    assert sorted(results) == [200] * 5 + [429] * 7
+    assert await redis.get(f"numlookup:rate:127.0.0.1:{int(NOW)}") == b"12"

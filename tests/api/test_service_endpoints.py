@@ -1,0 +1,177 @@
+"""``/health``, ``/metrics``, ``/openapi.json``, CORS and the page's HTML."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import NoReturn
+
+import pytest
+from openapi_spec_validator import validate
+from redis.asyncio import Redis
+
+from tests.api.conftest import Client, MakeClient
+from worker.api.health import AmiState
+from worker.cache import RedisCache
+from worker.data.dataset import Dataset
+from worker.engine import LookupEngine
+
+
+class FakeAmi:
+    """Shaped like worker.runner.EnrichmentWorker: health() and metrics_text()."""
+
+    def __init__(self, connected: bool) -> None:
+        self.connected = connected
+
+    def health(self) -> Mapping[str, object]:
+        return {"ok": self.connected, "ami": [{"server": "127.0.0.1:5038"}]}
+
+    def metrics_text(self) -> str:
+        return "# TYPE numlookup_ami_events_total counter\nnumlookup_ami_events_total{server=\"a\"} 7\n"
+
+
+async def health(client: Client) -> dict[str, object]:
+    response = await client.get("/health")
+    assert response.status == 200
+    body: dict[str, object] = json.loads(await response.text())
+    return body
+
+
+async def test_health_reports_dataset_without_redis(client: Client, dataset: Dataset) -> None:
+    body = await health(client)
+    assert body["status"] == "ok"
+    assert body["dataset"] == {
+        "version": dataset.version,
+        "created": dataset.meta.created.isoformat(),
+        "age_seconds": round(dataset.meta.age_seconds),
+        "ranges": 5,
+        "ported": 3,
+    }
+    assert body["redis"] == {"configured": False}
+    assert body["ami"] is None
+
+
+async def test_health_without_dataset_is_degraded(make_client: MakeClient) -> None:
+    body = await health(await make_client(engine_=LookupEngine()))
+    assert (body["status"], body["dataset"]) == ("degraded", None)
+
+
+async def test_health_with_redis_and_ami(make_client: MakeClient, redis: Redis) -> None:
+    assert isinstance(FakeAmi(True), AmiState)
+    body = await health(await make_client(redis=redis, ami_state=FakeAmi(True)))
+    assert body["status"] == "ok"
+    assert body["redis"] == {"configured": True, "reachable": True}
+    assert body["ami"] == {"ok": True, "ami": [{"server": "127.0.0.1:5038"}]}
+    client = await make_client(redis=redis, ami_state=FakeAmi(False))
+    body = await health(client)
+    assert body["status"] == "degraded"
+    metrics_text = await (await client.get("/metrics")).text()
+    assert sample(metrics_text, "numlookup_ami_events_total") == 7
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """One sample's value from the exposition text (labels may be a subset)."""
+    for line in text.splitlines():
+        match = re.fullmatch(r"(\w+)\{(.*)\} (\S+)", line)
+        if match and match[1] == name:
+            found = dict(re.findall(r'(\w+)="([^"]*)"', match[2]))
+            if all(found.get(key) == value for key, value in labels.items()):
+                return float(match[3])
+    raise AssertionError(f"no {name} {labels} in\n{text}")
+
+
+async def test_metrics(make_client: MakeClient, dataset: Dataset, redis: Redis) -> None:
+    engine = LookupEngine(dataset, shared=RedisCache(redis))
+    client = await make_client(engine_=engine, redis=redis)
+    for query in ("num=74959898533", "num=74959898533", "num=x", "num=358181201235", "num=358181201235"):
+        await (await client.get(f"/get/?{query}")).read()
+    await (await client.get("/get/v2/?num=358181201235")).read()
+    response = await client.get("/metrics")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    text = await response.text()
+    assert sample(text, "numlookup_http_requests_total", route="v1", status="200") == 2
+    assert sample(text, "numlookup_http_requests_total", route="v1", status="404") == 3
+    assert sample(text, "numlookup_http_request_duration_seconds_count", route="v1") == 5
+    assert sample(text, "numlookup_http_request_duration_seconds_bucket", route="v1", le="+Inf") == 5
+    assert sample(text, "numlookup_http_request_duration_seconds_bucket", route="v2", le="2.5") == 1
+    # 358181201235 three times: libphonenumber once, then the in-process cache; Redis missed once.
+    assert sample(text, "numlookup_cache_hits_total", cache="memory") == 2
+    assert sample(text, "numlookup_cache_misses_total", cache="memory") == 1
+    assert sample(text, "numlookup_cache_misses_total", cache="redis") == 1
+    assert sample(text, "numlookup_dataset_info", version=dataset.version) == 1
+    assert sample(text, "numlookup_dataset_age_seconds") >= 0
+    assert sample(text, "numlookup_redis_up") == 1
+    assert "# TYPE numlookup_http_request_duration_seconds histogram" in text
+
+
+async def test_openapi_document_is_valid_and_covers_the_routes(client: Client) -> None:
+    response = await client.get("/openapi.json")
+    assert response.status == 200
+    document = json.loads(await response.text())
+    validate(document)
+    assert set(document["paths"]) == {
+        "/get/",
+        "/get/v2/",
+        "/get/batch",
+        "/get/v2/batch",
+        "/health",
+        "/metrics",
+    }
+
+
+@pytest.mark.parametrize("path", ["/get/", "/get/v2/batch", "/health"])
+async def test_cors_preflight(client: Client, path: str) -> None:
+    response = await client.options(
+        path,
+        headers={
+            "Origin": "https://crm.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert response.status == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert "Content-Type" in response.headers["Access-Control-Allow-Headers"]
+
+
+@pytest.mark.parametrize("path", ["/get/?num=74959898533", "/get/?num=x", "/get/v2/?num=0", "/nowhere"])
+async def test_cors_header_on_every_answer(client: Client, path: str) -> None:
+    response = await client.get(path, headers={"Origin": "https://crm.example"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+async def test_page_is_served(client: Client) -> None:
+    response = await client.get("/")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    html = await response.text()
+    assert 'id="num"' in html
+    assert "get/v2/" in html
+
+
+class BrokenEngine(LookupEngine):
+    async def lookup(self, raw: str) -> NoReturn:
+        raise RuntimeError("a bug, not an input")
+
+
+async def test_a_bug_is_a_logged_json_500(make_client: MakeClient, caplog: pytest.LogCaptureFixture) -> None:
+    client = await make_client(engine_=BrokenEngine())
+    response = await client.get("/get/?num=74959898533")
+    assert response.status == 500
+    assert json.loads(await response.text()) == {"info": "Internal error"}
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "unexpected error answering GET /get/?num=74959898533" in caplog.text
+    assert "RuntimeError: a bug, not an input" in caplog.text
+
+
+async def test_metrics_label_preflight_and_unrouted(client: Client) -> None:
+    await (await client.options("/get/")).read()
+    await (await client.get("/nowhere")).read()
+    await (await client.post("/health")).read()
+    text = await (await client.get("/metrics")).text()
+    assert sample(text, "numlookup_http_requests_total", route="preflight", status="204") == 1
+    assert sample(text, "numlookup_http_requests_total", route="other", status="404") == 1
+    assert sample(text, "numlookup_http_requests_total", route="other", status="405") == 1

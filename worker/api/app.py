@@ -1,0 +1,143 @@
+"""The aiohttp application: routes, each wrapped by :class:`worker.api.guard.Guard`, and typed app keys.
+
+The engine, Redis client and AMI state are passed in and belong to the caller; the app owns only what it
+builds (limiter, metrics, the page) and loads them in ``cleanup_ctx``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Final
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from redis.asyncio import Redis
+
+from worker import __version__
+from worker.api import health, metrics, openapi
+from worker.api.clients import ClientAddress, parse_networks
+from worker.api.guard import Guard, Handler, fallback, preflight
+from worker.api.health import AmiState
+from worker.api.ratelimit import RateLimiter
+from worker.api.replies import HTML_HEADERS, headers_for, json_response
+from worker.api.views import Lookups
+from worker.engine import LookupEngine
+from worker.settings import Settings
+
+SETTINGS: Final = web.AppKey("settings", Settings)
+ENGINE: Final = web.AppKey("engine", LookupEngine)
+REDIS: Final = web.AppKey[Redis | None]("redis")
+AMI_STATE: Final = web.AppKey[AmiState | None]("ami_state")
+LIMITER: Final = web.AppKey("limiter", RateLimiter)
+METRICS: Final = web.AppKey("metrics", metrics.Metrics)
+PAGE: Final = web.AppKey("page", bytes)
+METRICS_HEADERS: Final = headers_for(metrics.CONTENT_TYPE)
+
+
+def create_app(
+    settings: Settings, engine: LookupEngine, *, redis: Redis | None = None, ami_state: AmiState | None = None
+) -> web.Application:
+    http = settings.http
+    limiter = RateLimiter(
+        http.rate_limit, redis, prefix=settings.redis.prefix, timeout=settings.redis.timeout
+    )
+    stats = metrics.Metrics()
+    addresses = ClientAddress(parse_networks(http.trusted_proxies))
+    guard = Guard(limiter, addresses, stats)
+    # A batch of batch_limit numbers with separators and quotes fits easily in 64 bytes a number.
+    app = web.Application(client_max_size=max(1 << 20, http.batch_limit * 64))
+    app[SETTINGS] = settings
+    app[ENGINE] = engine
+    app[REDIS] = redis
+    app[AMI_STATE] = ami_state
+    app[LIMITER] = limiter
+    app[METRICS] = stats
+    app.cleanup_ctx.append(load_page)
+    app.cleanup_ctx.append(quiet_protocol_errors)
+    app.cleanup_ctx.append(close_limiter)
+
+    lookups = Lookups(engine, batch_limit=http.batch_limit, trusted=addresses.is_trusted)
+    routes: list[tuple[str, str, Handler, str, bool]] = [
+        ("GET", "/get/", lookups.v1, "v1", True),
+        ("GET", "/get", lookups.v1, "v1", True),
+        ("GET", "/get/v2/", lookups.v2, "v2", True),
+        ("GET", "/get/v2", lookups.v2, "v2", True),
+        ("POST", "/get/batch", lookups.v1_batch, "v1_batch", True),
+        ("POST", "/get/v2/batch", lookups.v2_batch, "v2_batch", True),
+        ("GET", "/health", health_view, "health", False),
+        ("GET", "/metrics", metrics_view, "metrics", False),
+        ("GET", "/openapi.json", openapi_view, "openapi", False),
+        ("GET", "/", page_view, "page", False),
+    ]
+    allowed: dict[str, str] = {}
+    for method, path, handler, label, limited in routes:
+        wrapped = guard.wrap(label, handler, limited=limited)
+        if method == "GET":
+            app.router.add_get(path, wrapped)  # HEAD too
+        else:
+            app.router.add_route(method, path, wrapped)
+        allowed[path] = "GET, HEAD, OPTIONS" if method == "GET" else f"{method}, OPTIONS"
+    # Plain paths are found by one dict lookup before these patterns are tried, so they cost nothing there.
+    app.router.add_route("OPTIONS", "/{tail:.*}", guard.wrap("preflight", preflight))
+    app.router.add_route("*", "/{tail:.*}", guard.wrap("other", fallback(allowed)))
+    return app
+
+
+class ProtocolErrorFilter(logging.Filter):
+    """Bytes that are not HTTP (aiohttp answers 400 itself) deserve one line in the log, not a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg = f"{record.msg}: %s"
+            record.args = (*(record.args or ()), str(error).replace("\n", " "))
+            record.exc_info = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+async def quiet_protocol_errors(app: web.Application) -> AsyncIterator[None]:
+    server_log = logging.getLogger("aiohttp.server")
+    quiet = ProtocolErrorFilter()
+    server_log.addFilter(quiet)
+    yield
+    server_log.removeFilter(quiet)
+
+
+async def close_limiter(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[LIMITER].close()
+
+
+async def load_page(app: web.Application) -> AsyncIterator[None]:
+    app[PAGE] = resources.files("worker").joinpath("static/index.html").read_bytes()
+    yield
+
+
+async def page_view(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[PAGE], headers=HTML_HEADERS)
+
+
+async def openapi_view(request: web.Request) -> web.Response:
+    return json_response(200, openapi.document(__version__))
+
+
+async def health_view(request: web.Request) -> web.Response:
+    app = request.app
+    body = await health.report(
+        app[ENGINE], app[REDIS], app[AMI_STATE], redis_timeout=app[SETTINGS].redis.timeout
+    )
+    return json_response(200, body)
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    app = request.app
+    redis = app[REDIS]
+    redis_up = None if redis is None else await health.redis_reachable(redis, app[SETTINGS].redis.timeout)
+    text = app[METRICS].render(app[ENGINE], rate_limited=app[LIMITER].rejected, redis_up=redis_up)
+    ami = app[AMI_STATE]
+    if isinstance(ami, health.AmiMetrics):
+        text += ami.metrics_text().rstrip("\n") + "\n"
+    return web.Response(body=text.encode(), headers=METRICS_HEADERS)

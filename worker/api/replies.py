@@ -1,0 +1,60 @@
+"""Building aiohttp responses: every one carries its CORS header, every error the ``{"info": ...}`` shape.
+
+Header sets are built once; a response copies one instead of parsing a content type per request.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Final
+
+from aiohttp import hdrs, web
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from worker.responses import JSON, TEXT, Reply
+
+CORS: Final = {hdrs.ACCESS_CONTROL_ALLOW_ORIGIN: "*"}
+CORS_PREFLIGHT: Final = CIMultiDictProxy(
+    CIMultiDict(
+        {
+            **CORS,
+            hdrs.ACCESS_CONTROL_ALLOW_METHODS: "GET, POST, OPTIONS",
+            hdrs.ACCESS_CONTROL_ALLOW_HEADERS: "Content-Type",
+            hdrs.ACCESS_CONTROL_MAX_AGE: "86400",
+        }
+    )
+)
+
+
+def headers_for(content_type: str) -> CIMultiDictProxy[str]:
+    return CIMultiDictProxy(CIMultiDict({hdrs.CONTENT_TYPE: content_type, **CORS}))
+
+
+JSON_HEADERS: Final = headers_for("application/json; charset=utf-8")
+HEADERS: Final = {JSON: JSON_HEADERS, TEXT: headers_for("text/plain; charset=utf-8")}
+HTML_HEADERS: Final = headers_for("text/html; charset=utf-8")
+
+
+def reply_response(reply: Reply) -> web.Response:
+    """A :class:`worker.responses.Reply` (JSON or ``field=`` plain text) as it goes on the wire."""
+    return web.Response(body=reply.body.encode(), status=reply.status, headers=HEADERS[reply.content_type])
+
+
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps(...) builds one per call
+
+
+def json_response(status: int, body: object) -> web.Response:
+    text = _ENCODER.encode(body)
+    return web.Response(body=text.encode(), status=status, headers=JSON_HEADERS)
+
+
+def error_response(status: int, info: str, **extra: object) -> web.Response:
+    """Every error the API writes has this shape: ``{"info": "...", ...}``."""
+    return json_response(status, {"info": info, **extra})
+
+
+def echoable(raw: str) -> str:
+    """``raw`` safe to write back as UTF-8: a lone surrogate from a ``\\ud800`` escape becomes ``?``."""
+    if raw.isascii():
+        return raw
+    return raw.encode("utf-8", "replace").decode("utf-8")

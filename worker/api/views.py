@@ -1,0 +1,134 @@
+"""The lookup endpoints: num.voxlink.ru's ``/get/`` and ``/get/v2/``, and their batch forms.
+
+Bodies, statuses and error texts come from :mod:`worker.responses` (shared with the CLI); this module only
+reads the request and wraps the reply. The single-number views are the hot path: a query that is exactly
+``num=<digits>`` skips query parsing, and the reply's headers are prebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Final
+
+from aiohttp import hdrs, web
+
+from worker.api.replies import echoable, error_response, json_response, reply_response
+from worker.engine import LookupEngine
+from worker.errors import InvalidNumber
+from worker.responses import Body, Outcome, missing_num, v1_body, v1_reply, v2_body, v2_reply
+
+TRUE_WORDS: Final = frozenset({"1", "true", "yes", "on"})
+
+
+def is_on(value: str | None) -> bool:
+    return value is not None and value.lower() in TRUE_WORDS
+
+
+class Lookups:
+    def __init__(
+        self, engine: LookupEngine, *, batch_limit: int, trusted: Callable[[str], bool] = lambda peer: False
+    ) -> None:
+        self.engine = engine
+        self.batch_limit = batch_limit
+        self.trusted = trusted  # is this peer a proxy whose X-Forwarded-Proto we believe?
+
+    async def outcome(self, raw: str) -> Outcome:
+        try:
+            return await self.engine.lookup(raw)
+        except InvalidNumber as error:
+            return error
+
+    async def v1(self, request: web.Request) -> web.Response:
+        raw = bare_digits(request)
+        if raw is not None:
+            return reply_response(v1_reply(raw, await self.outcome(raw)))
+        query = request.query
+        raw = query.get("num")
+        if raw is None:
+            return self.missing(request, 1)
+        raw = echoable(raw)
+        field, translit = query.get("field"), is_on(query.get("translit"))
+        return reply_response(v1_reply(raw, await self.outcome(raw), field=field, translit=translit))
+
+    async def v2(self, request: web.Request) -> web.Response:
+        raw = bare_digits(request)
+        if raw is not None:
+            return reply_response(v2_reply(raw, await self.outcome(raw)))
+        query = request.query
+        raw = query.get("num")
+        if raw is None:
+            return self.missing(request, 2)
+        raw = echoable(raw)
+        return reply_response(v2_reply(raw, await self.outcome(raw), field=query.get("field")))
+
+    async def v1_batch(self, request: web.Request) -> web.Response:
+        numbers = await self.batch_numbers(request)
+        if isinstance(numbers, web.Response):
+            return numbers
+        translit = is_on(request.query.get("translit"))
+        bodies: list[Body] = []
+        for raw in numbers:
+            bodies.append(v1_body(raw, await self.outcome(raw), translit=translit)[1])
+        return json_response(200, bodies)
+
+    async def v2_batch(self, request: web.Request) -> web.Response:
+        numbers = await self.batch_numbers(request)
+        if isinstance(numbers, web.Response):
+            return numbers
+        bodies: list[Body] = []
+        for raw in numbers:
+            bodies.append(v2_body(raw, await self.outcome(raw))[1])
+        return json_response(200, bodies)
+
+    def missing(self, request: web.Request, version: int) -> web.Response:
+        """The 404 for a request without ``num``; its examples use the URL the client used (https behind a
+        TLS-terminating proxy that says so in ``X-Forwarded-Proto``)."""
+        scheme = request.scheme
+        peer = request.remote
+        if peer is not None and self.trusted(peer):
+            forwarded = request.headers.get(hdrs.X_FORWARDED_PROTO, "").strip().lower()
+            scheme = forwarded if forwarded in ("http", "https") else scheme
+        status, body = missing_num(f"{scheme}://{echoable(request.host)}", version)
+        return json_response(status, body)
+
+    async def batch_numbers(self, request: web.Request) -> list[str] | web.Response:
+        """The batch body as numbers, or the error reply: 400 for anything but a list, 413 past the limit.
+
+        Elements may be strings or integers (CRMs export numbers as either).
+        """
+        payload = await request.read()  # past client_max_size: HTTPRequestEntityTooLarge, shaped by the guard
+        try:
+            numbers = json.loads(payload)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            return error_response(400, 'Invalid JSON: send a list of numbers, e.g. ["+74959898533"]')
+        if not isinstance(numbers, list):
+            return error_response(400, 'Send a JSON list of numbers, e.g. ["+74959898533"]')
+        if len(numbers) > self.batch_limit:
+            return error_response(
+                413,
+                f"Too many numbers: {len(numbers)}, the limit is {self.batch_limit}",
+                limit=self.batch_limit,
+            )
+        result: list[str] = []
+        for index, item in enumerate(numbers):
+            if isinstance(item, str):
+                result.append(echoable(item))
+            elif isinstance(item, int) and not isinstance(item, bool):
+                result.append(str(item))
+            else:
+                return error_response(400, f"Element {index} is not a number or a string")
+        return result
+
+
+def bare_digits(request: web.Request) -> str | None:
+    """The number of a query that is exactly ``num=<digits>`` (what dialplans send), else ``None``.
+
+    Reading the raw query string skips building the decoded query mapping (2.5 µs, a tenth of a request).
+    """
+    query = request.rel_url.raw_query_string
+    if query.startswith("num="):
+        digits = query[4:]
+        if digits.isdigit():  # the raw query string is ASCII: percent-escapes are still escaped
+            return digits
+    return None
