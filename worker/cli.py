@@ -28,6 +28,7 @@ COMMAND_MODULES: Final[tuple[str, ...]] = (
     "worker.data.update_commands",  # adds to the data group: after worker.data.commands
     "worker.api.commands",
     "worker.runner",
+    "worker.run",
 )
 
 

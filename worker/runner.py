@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import signal
 from collections.abc import AsyncIterator, Callable
 
 from redis.asyncio import Redis
@@ -27,7 +26,7 @@ from worker.fastagi import FastAgiServer
 from worker.handlers import route_user_events, user_event_table
 from worker.handlers.claims import Claims
 from worker.handlers.stats import HandlerStats
-from worker.service import open_engine, open_redis
+from worker.service import open_engine, open_redis, stop_on_signals
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -151,20 +150,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """``numlookup worker``: Redis + engine + worker until SIGTERM/SIGINT (or ``stop``)."""
     if not settings.ami.all_servers() and not settings.fastagi.enabled:
         raise ConfigError("nothing to run: no Asterisk configured and FastAGI disabled")
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    try:
+    with stop_on_signals(stop or asyncio.Event()) as stopping:
         async with contextlib.AsyncExitStack() as stack:
             redis = await stack.enter_async_context(open_redis(settings))
             engine = await stack.enter_async_context(open_engine(settings, redis))
             await stack.enter_async_context(start_worker(settings, engine, redis))
-            await stop.wait()
+            await stopping.wait()
             log.info("stopping the worker")
-    finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Iterator
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from worker.cache import MemoryCache, RedisCache
 from worker.data.redis_store import RedisSource
@@ -30,6 +33,9 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis | None]:
         socket_timeout=settings.redis.timeout,
         socket_connect_timeout=settings.redis.timeout,
         health_check_interval=10,
+        # One quick retry, no back-off: redis-py's default (3 retries with back-off) made every call to a
+        # dead Redis cost seconds, and callers here treat a failure as "no Redis" and carry on.
+        retry=Retry(NoBackoff(), 1),
     )
     try:
         yield client
@@ -72,3 +78,16 @@ async def open_engine(
             follower.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await follower
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: asyncio.Event) -> Iterator[asyncio.Event]:
+    """Set ``stop`` on SIGTERM or SIGINT while the block runs (the loop's handlers, removed after)."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        yield stop
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)

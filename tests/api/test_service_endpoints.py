@@ -28,7 +28,7 @@ class FakeAmi:
         return {"ok": self.connected, "ami": [{"server": "127.0.0.1:5038"}]}
 
     def metrics_text(self) -> str:
-        return "# TYPE numlookup_ami_events_total counter\nnumlookup_ami_events_total{server=\"a\"} 7\n"
+        return '# TYPE numlookup_ami_events_total counter\nnumlookup_ami_events_total{server="a"} 7\n'
 
 
 async def health(client: Client) -> dict[str, object]:

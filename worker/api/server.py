@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 from worker.api.app import create_app
 from worker.api.health import AmiState
 from worker.engine import LookupEngine
-from worker.service import open_engine, open_redis
+from worker.service import open_engine, open_redis, stop_on_signals
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,17 +72,14 @@ async def serve_api(
 
 async def serve_until_signalled(settings: Settings, *, reuse_port: bool = False) -> None:
     """One process's whole life: Redis, engine, API; returns after SIGTERM or SIGINT, once drained."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    async with (
-        open_redis(settings) as redis,
-        open_engine(settings, redis) as engine,
-        api_site(settings, engine, redis, reuse_port=reuse_port),
-    ):
-        await stop.wait()
-        log.info("shutting down")
+    with stop_on_signals(asyncio.Event()) as stop:
+        async with (
+            open_redis(settings) as redis,
+            open_engine(settings, redis) as engine,
+            api_site(settings, engine, redis, reuse_port=reuse_port),
+        ):
+            await stop.wait()
+            log.info("shutting down")
 
 
 def run(main: Coroutine[Any, Any, None]) -> None:
