@@ -41,7 +41,8 @@ class LookupEngine:
     def use(self, dataset: Dataset | None) -> Dataset | None:
         """Switch to another dataset atomically; returns the previous one for the caller to close."""
         previous, self.dataset = self.dataset, dataset
-        log.info("dataset %s now serving", dataset.version if dataset else NO_DATASET)
+        if previous is not None:
+            log.info("dataset switched: %s → %s", previous.version, self.version)
         return previous
 
     def lookup_now(self, raw: str) -> Answer:

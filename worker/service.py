@@ -66,6 +66,8 @@ async def open_engine(
     await switch_if_new(source, engine)
     if engine.dataset is None:
         log.warning("no dataset imported yet: Russian numbers answer from libphonenumber only")
+    elif follow_updates:
+        log.info("serving dataset %s", engine.version)
     follower = (
         asyncio.create_task(follow(source, engine, settings.data.reload_interval), name="dataset-follower")
         if follow_updates

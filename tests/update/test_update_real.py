@@ -163,6 +163,8 @@ def test_rollback_sets_the_redis_current_key(
         client.ping()
     except (RedisError, OSError) as error:
         client.close()
+        if os.environ.get("CI"):  # CI always has one (.ci/run starts it)
+            raise
         pytest.skip(f"no Redis at {REAL_REDIS_URL}: {error}")
     client.flushdb()
     prefix = f"test-update-{os.getpid()}"
