@@ -17,7 +17,8 @@ from worker.data.dataset import RANGE_DTYPE, Dataset, Meta, line_type_for_code, 
 from worker.data.store import LocalStore
 from worker.engine import LookupEngine
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# The project's shared/ folder (registry copies, AMI captures), read in place, never copied into the repo.
+SHARED = Path(os.environ.get("NUMLOOKUP_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 REAL_REDIS_URL = os.environ.get("NUMLOOKUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 MTS = Operator("7740000076", 'ПАО "МТС"', "МТС")

@@ -51,33 +51,34 @@ class LookupEngine:
         Raises :class:`worker.errors.InvalidNumber` for what cannot be a phone number.
         """
         digits = parse(raw)
-        dataset = self.dataset
-        if dataset is not None and len(digits) == 11 and digits[0] == "7":
-            answer = dataset.russian(digits)
-            if answer is not None:
-                return answer
-        key = self._cache_key(dataset, digits)
-        return self.memory.get_now(key) or self._compute(key, digits)
+        found = self._local(digits)
+        return self._compute(found, digits) if isinstance(found, str) else found
 
     async def lookup(self, raw: str) -> Answer:
         """:meth:`lookup_now`, consulting the shared (Redis) cache before libphonenumber."""
         digits = parse(raw)
+        found = self._local(digits)
+        if not isinstance(found, str):
+            return found
+        if self.shared is None:
+            return self._compute(found, digits)
+        cached = await self.shared.get(found)
+        if cached is not None:
+            self.memory.set_now(found, cached)
+            return cached
+        computed = self._compute(found, digits)
+        await self.shared.set(found, computed)
+        return computed
+
+    def _local(self, digits: str) -> Answer | str:
+        """The answer when it needs no await (the dataset, the in-process cache), else its cache key."""
         dataset = self.dataset
         if dataset is not None and len(digits) == 11 and digits[0] == "7":
             answer = dataset.russian(digits)
             if answer is not None:
                 return answer
         key = self._cache_key(dataset, digits)
-        cached = self.memory.get_now(key)
-        if cached is not None or self.shared is None:
-            return cached or self._compute(key, digits)
-        cached = await self.shared.get(key)
-        if cached is not None:
-            self.memory.set_now(key, cached)
-            return cached
-        computed = self._compute(key, digits)
-        await self.shared.set(key, computed)
-        return computed
+        return self.memory.get_now(key) or key
 
     @staticmethod
     def _cache_key(dataset: Dataset | None, digits: str) -> str:

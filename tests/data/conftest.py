@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import SHARED
 from worker.data.importer import import_registry
 from worker.data.store import LocalStore
 from worker.settings import default_brands_file
 
-_REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("NUMLOOKUP_SHARED") or _REPO.parent / "shared")
 ROSSVYAZ = SHARED / "data" / "rossvyaz"
 REAL_DEF = ROSSVYAZ / "DEF-9xx.csv"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
