@@ -18,6 +18,7 @@ from typing import Final
 from worker import __version__
 from worker.errors import InvalidNumber, NumlookupError
 from worker.responses import Outcome, v1_reply, v2_reply
+from worker.service import open_engine, open_redis
 from worker.settings import Settings, load_settings
 
 Handler = Callable[[Settings, argparse.Namespace], int]
@@ -53,9 +54,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_lookup(settings: Settings, args: argparse.Namespace) -> int:
-    # Imported here, not at the top: the engine loads libphonenumber's metadata (~130 MB), which the
-    # data commands (imports of tens of millions of rows) should not carry.
-    from worker.service import open_engine, open_redis
 
     async def resolve() -> int:
         async with (

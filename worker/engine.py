@@ -13,7 +13,6 @@ import logging
 from worker.answer import Answer
 from worker.cache import AnswerCache, Cached, MemoryCache
 from worker.data.dataset import Dataset
-from worker.intl import lookup_foreign
 from worker.numbers import parse
 
 log = logging.getLogger(__name__)
@@ -85,6 +84,10 @@ class LookupEngine:
         return f"{dataset.version if dataset is not None else NO_DATASET}:{digits}"
 
     def _compute(self, key: str, digits: str) -> Cached:
+        # Imported on first use: libphonenumber's metadata is ~130 MB that the data commands (imports of
+        # tens of millions of rows) must not carry; services load it at start-up (service.open_engine).
+        from worker.intl import lookup_foreign
+
         computed = lookup_foreign(digits)
         self.memory.set_now(key, computed)
         return computed

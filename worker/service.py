@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Iterator
@@ -61,6 +62,7 @@ async def open_engine(
         if redis is not None and settings.redis.cache
         else None
     )
+    importlib.import_module("worker.intl")  # libphonenumber's metadata now, not on the first foreign call
     engine = LookupEngine(memory=MemoryCache(ttl=settings.redis.cache_ttl), shared=shared)
     source = dataset_source(settings, redis)
     await switch_if_new(source, engine)
