@@ -1,11 +1,12 @@
 """Lookups per second on one core, from the raw string to the typed answer.
 
-    python bench/lookup.py [--data-dir DIR] [--seconds 3]
+    python bench/data_import.py            # once: imports the full-size synthetic dataset
+    python bench/lookup.py [--data-dir /tmp/numlookup-bench/data] [--seconds 3]
 
-Without ``--data-dir`` it writes a full-size synthetic dataset once (450,000 ranges over every Russian
-ABC/DEF code, 30 M ported numbers) under /tmp/numlookup-bench/lookup-data and reuses it. Prints, in one run
-so that they share the machine's load: Russian lookups/s (registry + MNP), the same through the v1 rendering,
-international lookups/s (libphonenumber, uncached and from the in-process cache), start-up time and RSS.
+The dataset is the one the real import built (450,052 ranges, 30 M ported numbers). Prints, in one run so
+that they share the machine's load: Russian lookups/s (half of them ported numbers), the same from mixed
+input forms and through the v1 rendering, international lookups/s (libphonenumber uncached, and from the
+in-process cache), open time and the RSS of the process holding the dataset.
 """
 
 from __future__ import annotations
@@ -16,51 +17,16 @@ import resource
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from worker.answer import Operator, RussianAnswer, v1
+from worker.answer import RussianAnswer, v1
 from worker.cache import MemoryCache
-from worker.data.dataset import RANGE_DTYPE, Dataset, Meta, line_type_for_code, write_dataset
+from worker.data.store import LocalStore
 from worker.engine import LookupEngine
 
-RANGES = 450_000
-PORTED = 30_000_000
-
-
-def build(directory: Path) -> None:
-    rng = np.random.default_rng(7)
-    codes = np.array([c for c in range(301, 1000) if c // 100 in (3, 4, 8, 9)], dtype=np.int64)
-    per_code = RANGES // len(codes) + 1
-    width = 10_000_000 // per_code
-    starts = (codes[:, None] * 10_000_000 + np.arange(per_code)[None, :] * width).ravel()[:RANGES]
-    ranges = np.zeros(RANGES, dtype=RANGE_DTYPE)
-    ranges["start"] = starts
-    ranges["end"] = starts + width - 1
-    ranges["operator"] = rng.integers(0, 300, RANGES)
-    ranges["region"] = rng.integers(0, 90, RANGES)
-    ranges["type"] = [line_type_for_code(int(code)) for code in starts // 10_000_000]
-    mobile = ranges[ranges["start"] // 10_000_000 >= 900]
-    picks = rng.integers(0, len(mobile), PORTED * 11 // 10)
-    numbers = np.unique(mobile["start"][picks] + rng.integers(0, width, len(picks)))[:PORTED].astype(
-        np.uint64
-    )
-    operators = [Operator(f"77{i:08d}", f'ООО "Оператор {i}"', f"Оператор {i}") for i in range(300)]
-    regions = [f"Регион {i}" for i in range(90)]
-    meta = Meta("bench", datetime.now(UTC), RANGES, len(numbers), len(operators), ["synthetic"])
-    write_dataset(
-        directory,
-        meta=meta,
-        operators=operators,
-        regions=regions,
-        ranges=ranges,
-        ported_numbers=numbers,
-        ported_operators=rng.integers(0, 300, len(numbers)).astype(np.uint16),
-    )
+DEFAULT_DATA = Path("/tmp/numlookup-bench/data")  # written by bench/data_import.py
 
 
 def rss_mb() -> float:
@@ -79,15 +45,14 @@ def rate(call: Callable[[str], object], numbers: list[str], seconds: float) -> f
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data-dir", type=Path, help="a dataset version directory to use instead")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="a data dir (NUMLOOKUP_DATA_DIR)")
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
-    directory = args.data_dir or Path("/tmp/numlookup-bench/lookup-data")
-    if not (directory / "meta.json").exists():
-        print(f"writing the synthetic full-size dataset to {directory} ...", flush=True)
-        build(directory)
+    store = LocalStore(args.data_dir)
+    if store.current_version() is None:
+        sys.exit(f"no dataset in {args.data_dir}: run python bench/data_import.py first")
     started = time.perf_counter()
-    dataset = Dataset(directory)
+    dataset = store.open()
     startup = time.perf_counter() - started
     engine = LookupEngine(dataset)
     rng = random.Random(1)
