@@ -1,9 +1,9 @@
 """HTTP API throughput and latency under wrk: v1, v2 and batch over random Russian mobile numbers.
 
-    python bench/api.py [--dataset /tmp/numlookup-bench/lookup-data] [--workers 2] [--connections 64]
+    python bench/api.py [--data-dir /tmp/numlookup-bench/data] [--workers 2] [--connections 64]
                         [--duration 10] [--batch 100] [--rounds 3] [--rate-limit [--redis URL]]
 
-Starts ``numlookup api --workers N`` (rate limit off, no Redis) on the dataset version directory given,
+Starts ``numlookup api --workers N`` (rate limit off, no Redis) on the data dir bench/data_import.py built,
 then a bare aiohttp app serving a fixed body on the same server setup: the ceiling of aiohttp itself on this
 machine, measured in the same run, since the machine is shared. Prints requests/s and p50/p99 for each run
 and, after ``--rounds`` rounds, the median of each.
@@ -29,7 +29,11 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATASET = Path("/tmp/numlookup-bench/lookup-data")
+sys.path.insert(0, str(REPO))
+
+from worker.data.store import LocalStore
+
+DEFAULT_DATA = Path("/tmp/numlookup-bench/data")  # written by bench/data_import.py
 
 # wrk builds a pool of requests once per thread and cycles through it, so Lua costs nothing per request.
 LUA = """
@@ -69,15 +73,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def store_for(dataset: Path, root: Path) -> Path:
-    """A data dir whose CURRENT version is ``dataset`` (linked, not copied)."""
-    version = json.loads((dataset / "meta.json").read_text())["version"]
-    (root / "versions").mkdir(parents=True)
-    (root / "versions" / version).symlink_to(dataset.resolve())
-    (root / "CURRENT").write_text(version + "\n")
-    return root
 
 
 def start(command: list[str], workers: int, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -151,7 +146,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET, help="a dataset version directory")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="a data dir (NUMLOOKUP_DATA_DIR)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
@@ -163,20 +158,19 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
-    if not (args.dataset / "meta.json").is_file():
-        raise SystemExit(f"{args.dataset} is not a dataset version (run bench/lookup.py to build one)")
-    meta = json.loads((args.dataset / "meta.json").read_text())
-    print(f"dataset {args.dataset}: {meta['ranges']:,} ranges, {meta['ported']:,} ported numbers")
+    version = LocalStore(args.data_dir).current_version()
+    if version is None:
+        raise SystemExit(f"no dataset in {args.data_dir} (run python bench/data_import.py to build one)")
+    meta = json.loads((args.data_dir / "versions" / version / "meta.json").read_text())
+    print(f"dataset {version}: {meta['ranges']:,} ranges, {meta['ported']:,} ported numbers")
     print(f"cpu: {cpu_model()}, {os.cpu_count()} cores shared by server and wrk")
     print(f"{args.workers} workers, wrk -t{args.threads} -c{args.connections} -d{args.duration}s")
     env: dict[str, Any] = {**os.environ, "NUMLOOKUP_HTTP__RATE_LIMIT": "0", "NUMLOOKUP_LOG_LEVEL": "INFO"}
     env.pop("NUMLOOKUP_REDIS__URL", None)
     results: dict[str, list[dict[str, float]]] = {}
-    with tempfile.TemporaryDirectory(prefix="numlookup-bench-http-") as scratch:
-        data_dir = store_for(args.dataset, Path(scratch) / "data")
-        for round_number in range(1, args.rounds + 1):
-            print(f"round {round_number}")
-            one_round(args, data_dir, env, results)
+    for round_number in range(1, args.rounds + 1):
+        print(f"round {round_number}")
+        one_round(args, args.data_dir, env, results)
     print(f"median of {args.rounds} rounds")
     for name, runs in results.items():
         median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
