@@ -14,10 +14,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Install, make sure a dataset is there (the official portal, else the DATA= files), then serve.
+# Install, import DATA= files if given (else fetch from the official portal when no dataset exists yet),
+# then serve. Without any dataset the service still runs, answering from libphonenumber alone.
 run: $(STAMP)
-	$(BIN)/numlookup data status >/dev/null 2>&1 || $(BIN)/numlookup data update || \
-		{ [ -n "$(DATA)" ] && $(BIN)/numlookup data import $(DATA); } || true
+ifneq ($(strip $(DATA)),)
+	$(BIN)/numlookup data import $(DATA)
+else
+	$(BIN)/numlookup data status >/dev/null 2>&1 || $(BIN)/numlookup data update || true
+endif
 	$(BIN)/numlookup run
 
 test: $(STAMP)
