@@ -9,6 +9,7 @@ abbreviations (``ООО``, ``ТТК``, ``МГТС``: three letters or fewer, or 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Final
 
 _WORD: Final = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -95,50 +96,52 @@ def _is_abbreviation(word: str) -> bool:
     return len(word) <= 3 or not any(char in _VOWELS for char in word.upper())
 
 
-def readable_operator(name: str) -> str:
-    """``ООО "Т2 МОБАЙЛ"`` → ``ООО "Т2 Мобайл"``; names with any lower-case letter are kept as written."""
-    name = squash(name)
-    if has_lower(name):
-        return name
+def _recase(text: str, word_case: Callable[[re.Match[str], bool], str]) -> str:
+    """``text`` with each word re-cased by ``word_case(match, is_first_word)``; kept as written when the
+    registry wrote it with any lower-case letter (only all-capitals spellings need help)."""
+    text = squash(text)
+    if has_lower(text):
+        return text
     first = True
 
     def fix(match: re.Match[str]) -> str:
         nonlocal first
-        word = match.group(0)
         was_first, first = first, False
-        if word in LEGAL_FORMS or _is_abbreviation(word):
-            return word
-        lower = word.lower()
-        if lower in _LOWER_WORDS and not was_first:
-            return lower
-        return word.capitalize()
+        return word_case(match, was_first)
 
-    return _WORD.sub(fix, name)
+    return _WORD.sub(fix, text)
+
+
+def _operator_word(match: re.Match[str], first: bool) -> str:
+    word = match.group(0)
+    if word in LEGAL_FORMS or _is_abbreviation(word):
+        return word
+    lower = word.lower()
+    return lower if lower in _LOWER_WORDS and not first else word.capitalize()
+
+
+def _region_word(match: re.Match[str], first: bool) -> str:
+    word = match.group(0)
+    lower = word.lower()
+    end = match.end()
+    abbreviated = end < len(match.string) and match.string[end] in ".-"
+    if lower in _REGION_ABBREVIATIONS and (abbreviated or len(lower) <= 2):
+        return lower
+    if lower in _REGION_WORDS and not first:
+        return lower
+    if len(word) <= 2:  # АО, РФ
+        return word
+    return word.capitalize()
+
+
+def readable_operator(name: str) -> str:
+    """``ООО "Т2 МОБАЙЛ"`` → ``ООО "Т2 Мобайл"``; names with any lower-case letter are kept as written."""
+    return _recase(name, _operator_word)
 
 
 def readable_region_part(part: str) -> str:
     """``РЕСПУБЛИКА БАШКОРТОСТАН`` → ``Республика Башкортостан``; ``Г. МОСКВА`` → ``г. Москва``."""
-    part = squash(part)
-    if has_lower(part):
-        return part
-    first = True
-
-    def fix(match: re.Match[str]) -> str:
-        nonlocal first
-        word = match.group(0)
-        was_first, first = first, False
-        lower = word.lower()
-        end = match.end()
-        abbreviated = end < len(match.string) and match.string[end] in ".-"
-        if lower in _REGION_ABBREVIATIONS and (abbreviated or len(lower) <= 2):
-            return lower
-        if lower in _REGION_WORDS and not was_first:
-            return lower
-        if len(word) <= 2:  # АО, РФ
-            return word
-        return word.capitalize()
-
-    return _WORD.sub(fix, part)
+    return _recase(part, _region_word)
 
 
 def readable_region(value: str) -> str:
