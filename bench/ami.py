@@ -200,7 +200,7 @@ def report(subject: str, rate: float, latencies: list[float], target_rate: float
 
 async def main(args: argparse.Namespace) -> None:
     from tests.conftest import build_small_dataset
-    from worker.data.store import LocalStore
+    from worker.data.dataset.store import LocalStore
 
     with tempfile.TemporaryDirectory() as tmp:
         store = LocalStore(Path(tmp) / "data")

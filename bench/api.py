@@ -31,7 +31,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from worker.data.store import LocalStore
+from worker.data.dataset.store import LocalStore
 
 DEFAULT_DATA = Path("/tmp/numlookup-bench/data")  # written by bench/data_import.py
 

@@ -18,10 +18,10 @@ from redis.asyncio import Redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from worker.cache import MemoryCache, RedisCache
-from worker.data.store import LocalStore
-from worker.engine import LookupEngine
-from worker.intl import lookup_foreign
+from worker.data.dataset.store import LocalStore
+from worker.lookup.cache import MemoryCache, RedisCache
+from worker.lookup.engine import LookupEngine
+from worker.lookup.foreign import lookup_foreign
 
 DATA = Path("/tmp/numlookup-bench/data")  # written by bench/data_import.py
 

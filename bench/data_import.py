@@ -31,7 +31,7 @@ PORTED = 30_000_000
 HOLDER = """
 import json, random, re, sys, time
 from pathlib import Path
-from worker.data.store import LocalStore
+from worker.data.dataset.store import LocalStore
 started = time.perf_counter()
 dataset = LocalStore(Path(sys.argv[1])).open()
 open_s = time.perf_counter() - started
@@ -89,8 +89,8 @@ async def redis_memory(url: str, data: Path) -> tuple[int, float]:
     """``used_memory`` growth (bytes) and seconds to publish the current version under a scratch prefix."""
     from redis.asyncio import Redis
 
-    from worker.data import redis_store
-    from worker.data.store import LocalStore
+    from worker.data.dataset import redis_store
+    from worker.data.dataset.store import LocalStore
 
     store = LocalStore(data)
     version = store.current_version()

@@ -21,10 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from worker.answer import RussianAnswer, v1
-from worker.cache import MemoryCache
-from worker.data.store import LocalStore
-from worker.engine import LookupEngine
+from worker.answer.model import RussianAnswer
+from worker.answer.voxlink import v1
+from worker.data.dataset.store import LocalStore
+from worker.lookup.cache import MemoryCache
+from worker.lookup.engine import LookupEngine
 
 DEFAULT_DATA = Path("/tmp/numlookup-bench/data")  # written by bench/data_import.py
 

@@ -31,14 +31,14 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.update.portal_fake import FakePortal
-from worker.data.dataset import Meta
-from worker.data.importer import import_mnp, import_registry
-from worker.data.portal import Portal
-from worker.data.source import LocalSource, follow
-from worker.data.store import LocalStore
-from worker.data.synthetic import gen_mnp, gen_registry, mobile_ranges
-from worker.data.update import update_registry
-from worker.engine import LookupEngine
+from worker.data.dataset.format import Meta
+from worker.data.dataset.store import LocalStore
+from worker.data.importer.registry import import_mnp, import_registry
+from worker.data.synthetic.registry import gen_mnp, gen_registry, mobile_ranges
+from worker.data.updates.portal import Portal
+from worker.data.updates.update import update_registry
+from worker.lookup.engine import LookupEngine
+from worker.service.reload import LocalSource, follow
 from worker.settings import default_brands_file
 
 CACHE = Path("/tmp/numlookup-bench")

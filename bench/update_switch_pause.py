@@ -29,11 +29,11 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from worker.answer import Operator, RussianAnswer
-from worker.data.dataset import RANGE_DTYPE, Meta, new_version, write_dataset
-from worker.data.source import LocalSource, follow
-from worker.data.store import LocalStore
-from worker.engine import LookupEngine
+from worker.answer.model import Operator, RussianAnswer
+from worker.data.dataset.format import RANGE_DTYPE, Meta, new_version, write_dataset
+from worker.data.dataset.store import LocalStore
+from worker.lookup.engine import LookupEngine
+from worker.service.reload import LocalSource, follow
 
 WINDOW = 4.0  # seconds of load per phase
 

@@ -12,10 +12,17 @@ import numpy as np
 import pytest
 from redis.asyncio import Redis
 
-from worker.answer import Operator
-from worker.data.dataset import RANGE_DTYPE, Dataset, Meta, line_type_for_code, new_version, write_dataset
-from worker.data.store import LocalStore
-from worker.engine import LookupEngine
+from worker.answer.model import Operator
+from worker.data.dataset.format import (
+    RANGE_DTYPE,
+    Dataset,
+    Meta,
+    line_type_for_code,
+    new_version,
+    write_dataset,
+)
+from worker.data.dataset.store import LocalStore
+from worker.lookup.engine import LookupEngine
 
 # The project's shared/ folder (registry copies, AMI captures), read in place, never copied into the repo.
 SHARED = Path(os.environ.get("NUMLOOKUP_SHARED") or Path(__file__).resolve().parents[2] / "shared")

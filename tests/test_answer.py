@@ -3,20 +3,11 @@ import json
 import pytest
 
 from tests.conftest import MTS, T2
-from worker.answer import (
-    MOBILE,
-    Allocation,
-    NotFound,
-    RussianAnswer,
-    failure_variables,
-    flag_emoji,
-    to_json,
-    v1,
-    v2,
-    variables,
-)
-from worker.intl import lookup_foreign
-from worker.translit import latin
+from worker.answer.dialplan import failure_variables, variables
+from worker.answer.model import MOBILE, Allocation, NotFound, RussianAnswer
+from worker.answer.translit import latin
+from worker.answer.voxlink import flag_emoji, to_json, v1, v2
+from worker.lookup.foreign import lookup_foreign
 
 KRASNODAR = Allocation("900", 9000000000, 9000061999, T2, "Краснодарский край", MOBILE)
 

@@ -4,11 +4,11 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import MEGAFON, MTS, T2, build_small_dataset
-from worker.answer import ForeignAnswer, NotFound, RussianAnswer
-from worker.cache import MemoryCache, RedisCache
-from worker.data.dataset import Dataset
-from worker.engine import LookupEngine
+from worker.answer.model import ForeignAnswer, NotFound, RussianAnswer
+from worker.data.dataset.format import Dataset
 from worker.errors import InvalidNumber
+from worker.lookup.cache import MemoryCache, RedisCache
+from worker.lookup.engine import LookupEngine
 
 
 def test_russian_number_answers_from_the_registry(engine: LookupEngine) -> None:

@@ -1,5 +1,5 @@
-from worker.answer import v1
-from worker.engine import LookupEngine
+from worker.answer.voxlink import v1
+from worker.lookup.engine import LookupEngine
 
 
 def test_small_dataset_answers_the_talks_number(engine: LookupEngine) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import build_small_dataset
-from worker.data.dataset import Dataset
-from worker.data.source import LocalSource, follow
-from worker.data.store import LocalStore
-from worker.engine import LookupEngine
+from worker.data.dataset.format import Dataset
+from worker.data.dataset.store import LocalStore
+from worker.lookup.engine import LookupEngine
+from worker.service.reload import LocalSource, follow
 
 
 class CountedSource(LocalSource):

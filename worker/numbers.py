@@ -55,8 +55,6 @@ def _international(digits: str) -> str:
     return digits
 
 
-def russian_national(digits: str) -> str | None:
-    """The 10 national digits when ``digits`` is a Russian-plan number (+7, 11 digits), else ``None``."""
-    if len(digits) == 11 and digits[0] == "7":
-        return digits[1:]
-    return None
+def is_russian(digits: str) -> bool:
+    """Whether international ``digits`` (from :func:`parse`) belong to the Russian plan: +7, 11 digits."""
+    return len(digits) == 11 and digits[0] == "7"

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from worker.answer import variables
-from worker.engine import LookupEngine
+from worker.answer.dialplan import variables
+from worker.answer.voxlink import v1_reply, v2_reply
+from worker.asterisk.fastagi import quote
 from worker.errors import InvalidNumber
-from worker.fastagi import quote
-from worker.responses import v1_reply, v2_reply
+from worker.lookup.engine import LookupEngine
 
 SCRIPT = Path(__file__).resolve().parents[2] / "asterisk-conf" / "agi" / "numlookup-agi.py"
 

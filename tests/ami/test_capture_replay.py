@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SHARED
-from worker.ami_protocol import ClientStats, WireProtocol
+from worker.asterisk.protocol import ClientStats, WireProtocol
 
 RAW = (SHARED / "data" / "ami" / "asterisk-22.10.1-session.raw").read_bytes()
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"

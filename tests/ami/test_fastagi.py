@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from worker.answer import variables
-from worker.engine import LookupEngine
+from worker.answer.dialplan import variables
+from worker.asterisk.fastagi import FastAgiServer, quote, read_headers
+from worker.asterisk.stats import HandlerStats
 from worker.errors import ConfigError
-from worker.fastagi import FastAgiServer, quote, read_headers
-from worker.handlers.stats import HandlerStats
+from worker.lookup.engine import LookupEngine
 from worker.settings import FastAgiSettings
 
 HEADERS = (

@@ -11,10 +11,10 @@ import pytest
 
 from tests.ami.conftest import until, worker_settings
 from tests.ami.fake_asterisk import FakeAsterisk, user_event_text
-from worker.ami import AmiClient, AmiEvent
-from worker.ami_protocol import ClientStats, WireProtocol
-from worker.engine import LookupEngine
-from worker.runner import start_worker
+from worker.asterisk.ami import AmiClient, AmiEvent
+from worker.asterisk.protocol import ClientStats, WireProtocol
+from worker.asterisk.worker import start_worker
+from worker.lookup.engine import LookupEngine
 from worker.settings import AmiSettings
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.ami.fake_asterisk import FakeAsterisk
-from worker.run import serve_everything
+from worker.service.serve import serve_everything
 from worker.settings import Settings
 
 

@@ -11,10 +11,11 @@ from redis.asyncio import Redis
 
 from tests.ami.conftest import until, worker_settings
 from tests.ami.fake_asterisk import FakeAsterisk
-from worker.ami import AmiClient, one_line
-from worker.engine import LookupEngine
+from worker.answer.dialplan import one_line
+from worker.asterisk.ami import AmiClient
+from worker.asterisk.worker import start_worker
 from worker.handlers.claims import Claims
-from worker.runner import start_worker
+from worker.lookup.engine import LookupEngine
 
 HOSTILE = "79170415564\nAction: Originate\r\nChannel: Local/666@evil\nApplication: System\nData: rm -rf /\n\n"
 

@@ -10,10 +10,12 @@ import pytest
 
 from tests.ami.conftest import until, worker_settings
 from tests.ami.fake_asterisk import FakeAsterisk
-from worker.answer import variables
-from worker.cli import build_parser
-from worker.engine import LookupEngine
-from worker.runner import cmd_worker, serve, start_worker
+from worker.answer.dialplan import variables
+from worker.asterisk.worker import start_worker
+from worker.cli.main import build_parser
+from worker.cli.serve import cmd_worker
+from worker.lookup.engine import LookupEngine
+from worker.service.serve import serve_worker
 
 
 async def test_event_answered_by_uniqueid_with_status_last(
@@ -132,7 +134,7 @@ async def test_serve_runs_until_stopped(asterisk: FakeAsterisk, data_dir: Path) 
     """``numlookup worker``'s coroutine: opens the engine on the data dir, answers, stops on request."""
     settings = worker_settings(asterisk.port, fastagi=True).model_copy(update={"data_dir": data_dir})
     stop = asyncio.Event()
-    served = asyncio.create_task(serve(settings, stop))
+    served = asyncio.create_task(serve_worker(settings, stop))
     await asterisk.wait(lambda: asterisk.logins_ok == 1)
     await asterisk.user_event("1795871609.8", "79170415564")
     await asterisk.wait(lambda: asterisk.status_of("1795871609.8") == ["OK"])

@@ -22,8 +22,8 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from tests.conftest import REAL_REDIS_URL
-from worker.api import create_app
-from worker.engine import LookupEngine
+from worker.api.app import create_app
+from worker.lookup.engine import LookupEngine
 from worker.settings import HttpSettings, Settings
 
 Client = TestClient[web.Request, web.Application]

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.api.conftest import Client, raw_request
-from worker.answer import V1_FIELDS, V2_FIELDS
+from worker.answer.voxlink import V1_FIELDS, V2_FIELDS
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

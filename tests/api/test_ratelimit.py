@@ -10,8 +10,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from tests.api.conftest import Client, MakeClient
+from worker.api.addresses import ClientAddress, parse_networks
 from worker.api.app import LIMITER
-from worker.api.clients import ClientAddress, parse_networks
 from worker.api.counter import RedisCounter
 from worker.api.ratelimit import LocalLimiter, Window
 from worker.errors import ConfigError

@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 
-from worker.api import create_app
-from worker.api.app import LIMITER
-from worker.service import open_engine, open_redis
+from worker.api.app import LIMITER, create_app
+from worker.service.resources import open_engine, open_redis
 from worker.settings import HttpSettings, RedisSettings, Settings
 
 pytestmark = pytest.mark.skipif(

@@ -13,13 +13,13 @@ from redis.asyncio import Redis
 
 from tests.api.conftest import Client, MakeClient
 from worker.api.health import AmiState
-from worker.cache import RedisCache
-from worker.data.dataset import Dataset
-from worker.engine import LookupEngine
+from worker.data.dataset.format import Dataset
+from worker.lookup.cache import RedisCache
+from worker.lookup.engine import LookupEngine
 
 
 class FakeAmi:
-    """Shaped like worker.runner.EnrichmentWorker: health() and metrics_text()."""
+    """Shaped like worker.asterisk.worker.EnrichmentWorker: health() and metrics_text()."""
 
     def __init__(self, connected: bool) -> None:
         self.connected = connected

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED
-from worker.data.importer import import_registry
-from worker.data.store import LocalStore
+from worker.data.dataset.store import LocalStore
+from worker.data.importer.registry import import_registry
 from worker.settings import default_brands_file
 
 ROSSVYAZ = SHARED / "data" / "rossvyaz"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.data.conftest import BRANDS
-from worker.data.brands import Brands
-from worker.data.names import fallback_brand, readable_operator, readable_region
-from worker.data.store import LocalStore
+from worker.data.dataset.store import LocalStore
+from worker.data.formats.brands import Brands
+from worker.data.formats.names import fallback_brand, readable_operator, readable_region
 from worker.errors import ConfigError
 
 # ИНН → brand the issue asks for, as answered after importing the real DEF-9xx.csv.

@@ -12,9 +12,9 @@ from redis.asyncio import Redis
 
 from tests.conftest import REAL_REDIS_URL
 from tests.data.conftest import FIXTURES, REAL_DEF
-from worker.cli import main
-from worker.data.commands import TerminalProgress
-from worker.data.store import LocalStore
+from worker.cli.data import TerminalProgress
+from worker.cli.main import main
+from worker.data.dataset.store import LocalStore
 
 
 def run(data_dir: Path, *argv: str) -> int:
@@ -129,7 +129,7 @@ def test_redis_down_keeps_the_local_import(
 
 
 def test_printed_redis_urls_hide_the_password() -> None:
-    from worker.data.commands import shown_url
+    from worker.cli.data import shown_url
 
     assert shown_url("redis://:s3cret@10.0.0.5:6379/0") == "redis://:***@10.0.0.5:6379/0"
     assert shown_url("redis://app:s3cret@redis/1") == "redis://app:***@redis/1"

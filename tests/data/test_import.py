@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from tests.data.conftest import BRANDS, FIXTURES, REAL_DEF, ROSSVYAZ
-from worker.answer import RussianAnswer
-from worker.data.importer import RegistryBuild, import_registry, publish_build, read_codes
-from worker.data.mnp_apply import MnpCodes
-from worker.data.ported import make_keys
-from worker.data.store import LocalStore
-from worker.engine import LookupEngine
+from worker.answer.model import RussianAnswer
+from worker.data.dataset.ported import make_keys
+from worker.data.dataset.store import LocalStore
+from worker.data.importer.mnp import MnpCodes
+from worker.data.importer.registry import RegistryBuild, import_registry, publish_build, read_codes
 from worker.errors import MalformedInput
+from worker.lookup.engine import LookupEngine
 
 
 def answer(store: LocalStore, number: str) -> RussianAnswer:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from worker.answer import RussianAnswer
-from worker.data.dataset import Dataset
-from worker.data.importer import import_mnp
-from worker.data.store import LocalStore
-from worker.data.synthetic import gen_mnp, mobile_ranges
-from worker.engine import LookupEngine
+from worker.answer.model import RussianAnswer
+from worker.data.dataset.format import Dataset
+from worker.data.dataset.store import LocalStore
+from worker.data.importer.registry import import_mnp
+from worker.data.synthetic.registry import gen_mnp, mobile_ranges
 from worker.errors import DataError, MalformedInput
+from worker.lookup.engine import LookupEngine
 
 OPERATORS = (
     "OrgCode,MNC,TIN,OrgName,RowCount\n"

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worker.data import ported
+from worker.data.dataset import ported
 
 numbers = st.integers(min_value=9_000_000_000, max_value=9_000_000_040)
 owners = st.integers(min_value=0, max_value=5)

@@ -10,12 +10,12 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import build_small_dataset
-from worker.data import redis_store
-from worker.data.redis_store import Keys, RedisSource
-from worker.data.source import switch_if_new
-from worker.data.store import LocalStore
-from worker.engine import LookupEngine
+from worker.data.dataset import redis_store
+from worker.data.dataset.redis_store import Keys, RedisSource
+from worker.data.dataset.store import LocalStore
 from worker.errors import DataError
+from worker.lookup.engine import LookupEngine
+from worker.service.reload import switch_if_new
 
 PREFIX = "nltest"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.data.conftest import FIXTURES, REAL_DEF, ROSSVYAZ
-from worker.data.registry import read_registry
+from worker.data.formats.registry import read_registry
 from worker.errors import MalformedInput
 
 HEADER = "АВС/ DEF;От;До;Емкость;Оператор;Регион;Территория ГАР;ИНН"

@@ -9,8 +9,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from tests.update.portal_fake import FakePortal
-from worker.data.portal import Portal
-from worker.data.store import LocalStore
+from worker.data.dataset.store import LocalStore
+from worker.data.updates.portal import Portal
 
 
 @pytest.fixture

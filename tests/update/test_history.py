@@ -7,11 +7,11 @@ import json
 import pytest
 
 from tests.update.versions import publish_version
-from worker.answer import Allocation, Operator
-from worker.cli import main
-from worker.data import history
-from worker.data.dataset import GEOGRAPHIC
-from worker.data.store import LocalStore
+from worker.answer.model import Allocation, Operator
+from worker.cli.main import main
+from worker.data.dataset.format import GEOGRAPHIC
+from worker.data.dataset.store import LocalStore
+from worker.data.updates import history
 from worker.errors import DataError
 
 MTS = Operator("7740000076", 'ПАО "МТС"', "МТС")

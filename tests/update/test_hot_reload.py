@@ -2,7 +2,7 @@
 
 Version A gives every range to operator "A" in region "A"; version B to "B" in "B"; a ported number goes to
 "A-ported" / "B-ported". An answer whose operator and region name different versions is *mixed*. The engine
-follows the store with the real :func:`worker.data.source.follow` loop while versions are published.
+follows the store with the real :func:`worker.service.reload.follow` loop while versions are published.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
 from tests.update.versions import Range, publish_version
-from worker.answer import Answer, Operator, RussianAnswer
-from worker.data import redis_store
-from worker.data.dataset import Dataset
-from worker.data.source import LocalSource, follow
-from worker.data.store import LocalStore
-from worker.engine import LookupEngine
+from worker.answer.model import Answer, Operator, RussianAnswer
+from worker.data.dataset import redis_store
+from worker.data.dataset.format import Dataset
+from worker.data.dataset.store import LocalStore
+from worker.lookup.engine import LookupEngine
+from worker.service.reload import LocalSource, follow
 
 SWAPS = 6
 HTTP_SWAPS = 30

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.update.versions import publish_version
-from worker.answer import Operator
-from worker.data.dataset import Meta
-from worker.data.mnpsync import STATE_FILE, SyncState, scan, sync
-from worker.data.store import LocalStore
+from worker.answer.model import Operator
+from worker.data.dataset.format import Meta
+from worker.data.dataset.store import LocalStore
+from worker.data.updates.mnpsync import STATE_FILE, SyncState, scan, sync
 from worker.errors import DataError
 
 MTS = Operator("7740000076", 'ПАО "МТС"', "МТС")

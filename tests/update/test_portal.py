@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from tests.update.portal_fake import FILES, FakePortal
-from worker.data.portal import Portal, check_header, parse_listing
+from worker.data.updates.portal import Portal, check_header, parse_listing
 from worker.errors import PortalError
 
 NGINX_LISTING = """<html>

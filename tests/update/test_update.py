@@ -15,11 +15,11 @@ import pytest
 
 from tests.update.portal_fake import ROWS, FakePortal, registry_csv
 from tests.update.versions import publish_version
-from worker.answer import Operator
-from worker.data.dataset import Meta
-from worker.data.portal import Portal
-from worker.data.store import LocalStore
-from worker.data.update import check_loss, parse_interval, run_every, update_registry
+from worker.answer.model import Operator
+from worker.data.dataset.format import Meta
+from worker.data.dataset.store import LocalStore
+from worker.data.updates.portal import Portal
+from worker.data.updates.update import check_loss, parse_interval, run_every, update_registry
 from worker.errors import ConfigError, MalformedInput, PortalError, SanityCheckFailed
 
 OPERATOR = Operator("7707049388", "ROSTELECOM", "Ростелеком")

@@ -22,8 +22,8 @@ from redis.exceptions import RedisError
 
 from tests.conftest import REAL_REDIS_URL
 from tests.update.portal_fake import ROWS, FakePortal, registry_csv
-from worker.cli import main
-from worker.data.store import LocalStore
+from worker.cli.main import main
+from worker.data.dataset.store import LocalStore
 
 MTS_INN, MEGAFON_INN = "7740000076", "7812014560"
 PORTED = 9170000001

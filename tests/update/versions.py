@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from worker.answer import Operator
-from worker.data.dataset import RANGE_DTYPE, Meta, line_type_for_code, new_version, write_dataset
-from worker.data.store import LocalStore
+from worker.answer.model import Operator
+from worker.data.dataset.format import RANGE_DTYPE, Meta, line_type_for_code, new_version, write_dataset
+from worker.data.dataset.store import LocalStore
 
 Range = tuple[int, int, Operator, str]  # national start, end, operator, region
 

@@ -17,13 +17,13 @@ from redis.asyncio import Redis
 
 from worker import __version__
 from worker.api import health, metrics, openapi
-from worker.api.clients import ClientAddress, parse_networks
+from worker.api.addresses import ClientAddress, parse_networks
 from worker.api.guard import Guard, Handler, fallback, preflight
 from worker.api.health import AmiState
 from worker.api.ratelimit import RateLimiter
 from worker.api.replies import HTML_HEADERS, headers_for, json_response
 from worker.api.views import Lookups
-from worker.engine import LookupEngine
+from worker.lookup.engine import LookupEngine
 from worker.settings import Settings
 
 SETTINGS: Final = web.AppKey("settings", Settings)

@@ -14,7 +14,7 @@ from typing import Final
 
 from aiohttp import hdrs, web
 
-from worker.api.clients import ClientAddress
+from worker.api.addresses import ClientAddress
 from worker.api.metrics import Metrics
 from worker.api.ratelimit import RateLimiter
 from worker.api.replies import CORS_PREFLIGHT, error_response

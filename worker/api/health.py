@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from worker.engine import LookupEngine
+from worker.lookup.engine import LookupEngine
 
 
 @runtime_checkable

@@ -12,7 +12,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Final
 
-from worker.engine import LookupEngine
+from worker.lookup.engine import LookupEngine
 
 # Seconds: the v1 target is p99 ≤ 10 ms, so most of the resolution sits below that.
 BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)

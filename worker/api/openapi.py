@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.answer import V1_FIELDS, V2_FIELDS
+from worker.answer.voxlink import V1_FIELDS, V2_FIELDS
 
 
 def _json(schema: str, description: str) -> dict[str, Any]:

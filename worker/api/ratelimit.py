@@ -1,4 +1,4 @@
-"""Rate limit per client address (:mod:`worker.api.clients`): a fixed window, counted in Redis if any.
+"""Rate limit per client address (:mod:`worker.api.addresses`): a fixed window, counted in Redis if any.
 
 Every replica shares the Redis counters (``numlookup:rate:<address>:<window>``, at most one round trip a
 request: :mod:`worker.api.counter`), so the limit holds for a client however the balancer spreads its

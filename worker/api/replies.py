@@ -11,7 +11,7 @@ from typing import Final
 from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from worker.responses import JSON, TEXT, Reply
+from worker.answer.voxlink import JSON, TEXT, Reply
 
 CORS: Final = {hdrs.ACCESS_CONTROL_ALLOW_ORIGIN: "*"}
 CORS_PREFLIGHT: Final = CIMultiDictProxy(
@@ -36,7 +36,7 @@ HTML_HEADERS: Final = headers_for("text/html; charset=utf-8")
 
 
 def reply_response(reply: Reply) -> web.Response:
-    """A :class:`worker.responses.Reply` (JSON or ``field=`` plain text) as it goes on the wire."""
+    """A :class:`worker.answer.voxlink.Reply` (JSON or ``field=`` plain text) as it goes on the wire."""
     return web.Response(body=reply.body.encode(), status=reply.status, headers=HEADERS[reply.content_type])
 
 

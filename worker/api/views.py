@@ -1,7 +1,7 @@
 """The lookup endpoints: num.voxlink.ru's ``/get/`` and ``/get/v2/``, and their batch forms.
 
-Bodies, statuses and error texts come from :mod:`worker.responses` (shared with the CLI); this module only
-reads the request and wraps the reply. The single-number views are the hot path: a query that is exactly
+Bodies, statuses and error texts come from :mod:`worker.answer.voxlink` (shared with the CLI); this module
+only reads the request and wraps the reply. The single-number views are the hot path: a query that is exactly
 ``num=<digits>`` skips query parsing, and the reply's headers are prebuilt.
 """
 
@@ -13,10 +13,10 @@ from typing import Final
 
 from aiohttp import hdrs, web
 
+from worker.answer.voxlink import Body, Outcome, missing_num, v1_body, v1_reply, v2_body, v2_reply
 from worker.api.replies import echoable, error_response, json_response, reply_response
-from worker.engine import LookupEngine
 from worker.errors import InvalidNumber
-from worker.responses import Body, Outcome, missing_num, v1_body, v1_reply, v2_body, v2_reply
+from worker.lookup.engine import LookupEngine
 
 TRUE_WORDS: Final = frozenset({"1", "true", "yes", "on"})
 

@@ -1,18 +1,18 @@
 """AMI event handlers and the one table that registers them.
 
-Events arrive from :class:`worker.ami.AmiClient` (each already its own tracked task); ``UserEvent``\\ s are
-routed by their ``UserEvent`` header through :func:`user_event_table`.
+Events arrive from :class:`worker.asterisk.ami.AmiClient` (each already its own tracked task);
+``UserEvent``\\ s are routed by their ``UserEvent`` header through :func:`user_event_table`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from worker.ami import AmiEvent, EventCallback
-from worker.engine import LookupEngine
+from worker.asterisk.ami import AmiEvent, EventCallback
+from worker.asterisk.stats import HandlerStats
 from worker.handlers.claims import Claims
 from worker.handlers.num import NumHandler
-from worker.handlers.stats import HandlerStats
+from worker.lookup.engine import LookupEngine
 from worker.settings import AmiSettings
 
 

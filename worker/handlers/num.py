@@ -18,12 +18,13 @@ import logging
 import re
 from typing import Final
 
-from worker.ami import AmiEvent, one_line
-from worker.engine import LookupEngine
+from worker.answer.dialplan import one_line
+from worker.asterisk.ami import AmiEvent
+from worker.asterisk.request import Request, answer_variables
+from worker.asterisk.stats import HandlerStats
 from worker.errors import AmiError, AmiUnavailable
-from worker.handlers.answering import Request, answer_variables
 from worker.handlers.claims import Claims
-from worker.handlers.stats import HandlerStats
+from worker.lookup.engine import LookupEngine
 
 log = logging.getLogger(__name__)
 

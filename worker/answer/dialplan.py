@@ -1,0 +1,65 @@
+"""An answer as dialplan variables (``NUM_*`` and the JSON one), for the AMI worker and FastAGI alike.
+
+Caller ID is attacker-controlled, and so is everything the dialplan passes along: :func:`one_line` and
+:data:`VARIABLE_NAME` are what keep it from adding AMI headers, actions or AGI commands.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, Literal
+
+from worker.answer.model import Answer, NotFound, RussianAnswer
+from worker.answer.translit import latin
+from worker.answer.voxlink import V2_NOT_FOUND, to_json, v1, v2
+
+VARIABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+# Characters that end or could end an AMI line (Asterisk splits on LF), or that no channel variable needs.
+_UNSAFE: Final = dict.fromkeys([*range(0x20), 0x7F, 0x85, 0x2028, 0x2029])
+_UNSAFE.pop(0x09)  # tab stays: harmless inside a header value
+
+
+def one_line(value: str) -> str:
+    """``value`` without CR, LF or other control characters, so it cannot add AMI headers or actions."""
+    return value.translate(_UNSAFE) if not value.isprintable() else value
+
+
+def variables(answer: Answer, *, version: Literal[1, 2] = 1, var: str = "var") -> list[tuple[str, str]]:
+    """Dialplan variables for the AMI worker and FastAGI, ``NUM_STATUS`` last.
+
+    ``var`` holds the whole answer as JSON (v1 for Russian numbers unless ``version`` is 2; v2 for every
+    other country, since v1 cannot describe them), so ``${JSON_DECODE(var,operator)}`` works.
+    """
+    if isinstance(answer, NotFound):
+        return [(var, to_json(V2_NOT_FOUND)), ("NUM_STATUS", "NOT_FOUND")]
+    body2 = v2(answer)
+    pairs: list[tuple[str, str]] = []
+    if isinstance(answer, RussianAnswer):
+        old = answer.old_operator
+        latin_names = version == 2
+        pairs += [
+            ("NUM_OPERATOR", answer.operator.brand_latin if latin_names else answer.operator.brand),
+            ("NUM_OLD_OPERATOR", "" if old is None else (old.brand_latin if latin_names else old.brand)),
+            ("NUM_REGION", latin(answer.allocation.region) if latin_names else answer.allocation.region),
+        ]
+        document = to_json(body2) if version == 2 else to_json(v1(answer))
+    else:
+        pairs += [
+            ("NUM_OPERATOR", str(body2.get("registrar", ""))),
+            ("NUM_OLD_OPERATOR", ""),
+            ("NUM_REGION", str(body2.get("location", ""))),
+        ]
+        document = to_json(body2)
+    pairs += [
+        ("NUM_COUNTRY", str(body2["flag_iso"])),
+        ("NUM_DESTINATION", str(body2["destination"])),
+        ("NUM_TYPE", str(body2["type_id"])),
+        (var, document),
+        ("NUM_STATUS", "OK"),
+    ]
+    return pairs
+
+
+def failure_variables(result: Literal["INVALID", "ERROR"], var: str = "var") -> list[tuple[str, str]]:
+    """What the dialplan sees when the number was malformed or the lookup failed."""
+    return [(var, ""), ("NUM_STATUS", result)]

@@ -1,0 +1,98 @@
+"""The typed answer of a lookup: what the engine returns and every front end renders.
+
+The engine returns one of three answers: :class:`RussianAnswer` (from the registry and MNP data),
+:class:`ForeignAnswer` (from libphonenumber) or :class:`NotFound`. Front ends never build answers; they only
+render them (:mod:`worker.answer.voxlink` for HTTP and the CLI, :mod:`worker.answer.dialplan` for AMI and
+FastAGI), so an answer reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from worker.answer.translit import latin
+
+RUSSIA_CC: Final = 7
+RUSSIA_ISO: Final = "RU"
+
+
+@dataclass(frozen=True, slots=True)
+class LineType:
+    id: str  # "MOB", "FIX", "TF", ...
+    description: str  # "mobile", "geographic", "toll free", ...
+
+
+MOBILE: Final = LineType("MOB", "mobile")
+GEOGRAPHIC: Final = LineType("FIX", "geographic")
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """An operator from the registry, keyed by its ИНН (``inn``; empty for the oldest files without one)."""
+
+    inn: str
+    name: str  # legal name as the registry spells it, in readable case: 'ПАО "МегаФон"'
+    brand: str  # what users call it: "МегаФон"
+
+    @property
+    def brand_latin(self) -> str:
+        return latin(self.brand)
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """One registry range: ``7`` + ``code`` + [start..end] belongs to ``operator`` in ``region``."""
+
+    code: str  # 3 digits
+    start: int  # 10-digit national number, inclusive
+    end: int
+    operator: Operator
+    region: str
+    line_type: LineType
+
+    @property
+    def cns(self) -> int:
+        """The longest prefix (with the country code) that every number of the range shares."""
+        first, last = f"{self.start:010d}", f"{self.end:010d}"
+        shared = 3
+        while shared < 10 and first[shared] == last[shared]:
+            shared += 1
+        return int("7" + first[:shared])
+
+
+@dataclass(slots=True)  # not frozen: built on every lookup, and frozen __init__ costs twice as much
+class RussianAnswer:
+    national: str  # the 10 digits after +7
+    allocation: Allocation
+    ported_to: Operator | None = None  # the MNP recipient when the number left its range holder
+
+    @property
+    def operator(self) -> Operator:
+        return self.ported_to or self.allocation.operator
+
+    @property
+    def old_operator(self) -> Operator | None:
+        return self.allocation.operator if self.ported_to is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignAnswer:
+    digits: str  # international digits, country code first
+    country_code: int
+    destination: str  # English country name, ASCII
+    region_iso: str  # ISO 3166-1 alpha-2 of the number's own region ("AX", not "FI")
+    line_type: LineType
+    location: str | None
+    carrier: str | None
+    cns: int
+    min_length: int  # digits including the country code
+    max_length: int
+
+
+@dataclass(frozen=True, slots=True)
+class NotFound:
+    digits: str
+
+
+Answer = RussianAnswer | ForeignAnswer | NotFound

@@ -1,0 +1,47 @@
+"""The API listening on its address: one aiohttp site, shut down gracefully.
+
+:mod:`worker.service.serve` runs it, alone (one process per ``--workers``) or next to the AMI worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from worker.api.app import create_app
+from worker.api.health import AmiState
+from worker.lookup.engine import LookupEngine
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT = 5.0  # seconds in-flight requests get to finish on SIGTERM
+
+
+@contextlib.asynccontextmanager
+async def api_site(
+    settings: Settings,
+    engine: LookupEngine,
+    redis: Redis | None,
+    *,
+    ami_state: AmiState | None = None,
+    reuse_port: bool = False,
+) -> AsyncIterator[web.AppRunner]:
+    """The API listening on ``settings.http.host``/``port`` until the context exits.
+
+    ``runner.addresses`` gives the bound addresses (port 0 picks a free one).
+    """
+    app = create_app(settings, engine, redis=redis, ami_state=ami_state)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.http.host, settings.http.port, reuse_port=reuse_port or None)
+        await site.start()
+        log.info("API listening on %s", ", ".join(f"http://{a[0]}:{a[1]}/" for a in runner.addresses))
+        yield runner
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,50 @@
+"""From a request (number, answer version, poll variable name) to dialplan variables: shared by the AMI
+handler and FastAGI, so both set exactly the same names and values."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from worker.answer.dialplan import VARIABLE_NAME, failure_variables, one_line, variables
+from worker.errors import InvalidNumber
+from worker.lookup.engine import LookupEngine
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VAR: Final = "var"
+MAX_NUMBER: Final = 64  # characters of caller ID we even try to parse
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    number: str
+    version: Literal[1, 2] = 1
+    var: str = DEFAULT_VAR
+
+    @classmethod
+    def from_options(cls, number: str, version: str = "", var: str = "") -> Request:
+        """Build a request from untrusted text; unusable options fall back to the defaults (logged)."""
+        chosen_version: Literal[1, 2] = 2 if version.strip() in ("2", "v2") else 1
+        if version.strip() not in ("", "1", "v1", "2", "v2"):
+            log.warning("ignoring unknown answer version %r; answering v1", one_line(version)[:20])
+        name = var.strip() or DEFAULT_VAR
+        if VARIABLE_NAME.fullmatch(name) is None:
+            log.warning("ignoring unusable variable name %r; using %r", one_line(name)[:70], DEFAULT_VAR)
+            name = DEFAULT_VAR
+        return cls(number, chosen_version, name)
+
+
+async def answer_variables(engine: LookupEngine, request: Request) -> list[tuple[str, str]]:
+    """The variables for ``request``, ``NUM_STATUS`` last; never raises for bad input or a failed lookup."""
+    if len(request.number) > MAX_NUMBER:
+        return failure_variables("INVALID", var=request.var)
+    try:
+        answer = await engine.lookup(request.number)
+    except InvalidNumber:
+        return failure_variables("INVALID", var=request.var)
+    except Exception:  # a task boundary: the dialplan must get a status whatever broke
+        log.exception("lookup of %r failed", one_line(request.number))
+        return failure_variables("ERROR", var=request.var)
+    return variables(answer, version=request.version, var=request.var)

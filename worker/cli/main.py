@@ -1,0 +1,96 @@
+"""``numlookup`` (and ``python -m worker``): one argparse tree; each area adds its own commands.
+
+Every command is ``handler(settings, args) -> exit status``. Errors a user can fix print one line to stderr
+and exit 2; nothing prints a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Final
+
+from worker import __version__
+from worker.answer.voxlink import Outcome, v1_reply, v2_reply
+from worker.errors import InvalidNumber, NumlookupError
+from worker.service.resources import open_engine, open_redis
+from worker.settings import Settings, load_settings
+
+Handler = Callable[[Settings, argparse.Namespace], int]
+
+# Modules that add subcommands with add_commands(subparsers); one per area, so each owns its CLI.
+COMMAND_MODULES: Final[tuple[str, ...]] = (
+    "worker.cli.data",
+    "worker.cli.data_update",  # adds to the data group: after worker.cli.data
+    "worker.cli.serve",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="numlookup", description="Phone-number intelligence service.")
+    parser.add_argument("--version", action="version", version=f"numlookup {__version__}")
+    parser.add_argument("--config", type=Path, help="TOML settings file (example: config/numlookup.toml)")
+    parser.add_argument("--data-dir", type=Path, help="dataset directory (NUMLOOKUP_DATA_DIR)")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (NUMLOOKUP_LOG_LEVEL)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    lookup = commands.add_parser("lookup", help="look a number up; prints what the HTTP API would answer")
+    lookup.add_argument("number")
+    lookup.add_argument("--v2", action="store_true", help="the /get/v2/ answer (any country)")
+    lookup.add_argument("--field", help="print only this field's value, as ?field= does")
+    lookup.add_argument("--translit", action="store_true", help="Latin letters, as ?translit=1 does")
+    lookup.set_defaults(handler=cmd_lookup)
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).add_commands(commands)
+    return parser
+
+
+def cmd_lookup(settings: Settings, args: argparse.Namespace) -> int:
+
+    async def resolve() -> int:
+        async with (
+            open_redis(settings) as redis,
+            open_engine(settings, redis, follow_updates=False) as engine,
+        ):
+            outcome: Outcome
+            try:
+                outcome = await engine.lookup(args.number)
+            except InvalidNumber as error:
+                outcome = error
+        if args.v2:
+            reply = v2_reply(args.number, outcome, field=args.field)
+        else:
+            reply = v1_reply(args.number, outcome, field=args.field, translit=args.translit)
+        print(reply.body)
+        return 0 if reply.status == 200 else 1
+
+    return asyncio.run(resolve())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    overrides: dict[str, object] = {}
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    if args.log_level is not None:
+        overrides["log_level"] = args.log_level
+    try:
+        settings = load_settings(args.config, **overrides)
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        handler: Handler = args.handler
+        return handler(settings, args)
+    except NumlookupError as error:
+        print(f"numlookup: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,204 @@
+"""The dataset in Redis: one import publishes a version there and every replica switches to it.
+
+Keys (``P`` is ``settings.redis.prefix``)::
+
+    P:dataset:<version>:<file>        a version directory's file, as one binary value
+    P:dataset:<version>:<file>:<n>    ... or in 256 MB chunks when larger (Redis values stop at 512 MB)
+    P:dataset:<version>:manifest      JSON {file: {size, chunks, sha256}}
+    P:dataset:versions                sorted set of published versions (score: publication time)
+    P:dataset:current                 the version every replica serves, set last
+    P:dataset                         pub/sub channel: the new version's name
+
+A replica downloads a version it does not have into its own data dir (scratch directory, checked against the
+manifest's sizes and hashes, then published atomically) and opens it from there, memory-mapped like any local
+version. If Redis cannot be reached the replica logs it and keeps serving its local data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import math
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Final
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from worker.data.dataset.format import Dataset
+from worker.data.dataset.store import LocalStore
+from worker.errors import DataError
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHUNK: Final = 256 * 1024 * 1024
+
+
+class Keys:
+    def __init__(self, prefix: str) -> None:
+        self.root = f"{prefix}:dataset"
+        self.current = f"{self.root}:current"
+        self.versions = f"{self.root}:versions"
+        self.channel = self.root
+
+    def manifest(self, version: str) -> str:
+        return f"{self.root}:{version}:manifest"
+
+    def file(self, version: str, name: str, chunk: int | None = None) -> str:
+        base = f"{self.root}:{version}:{name}"
+        return base if chunk is None else f"{base}:{chunk}"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def publish(redis: Redis, prefix: str, directory: Path, *, keep: int, chunk: int = CHUNK) -> str:
+    """Upload a complete local version directory and make it current in Redis; returns the version."""
+    version = directory.name
+    if not (directory / "meta.json").is_file():
+        raise DataError(f"{directory} is not a complete dataset version")
+    keys = Keys(prefix)
+    manifest: dict[str, Any] = {}
+    files = await asyncio.to_thread(lambda: sorted(entry for entry in directory.iterdir() if entry.is_file()))
+    for path in files:
+        data = await asyncio.to_thread(path.read_bytes)
+        chunks = max(1, math.ceil(len(data) / chunk))
+        entry = {"size": len(data), "chunks": chunks, "sha256": _sha256(data)}
+        if chunks == 1:
+            await redis.set(keys.file(version, path.name), data)
+        else:
+            for index in range(chunks):
+                await redis.set(
+                    keys.file(version, path.name, index), data[index * chunk : (index + 1) * chunk]
+                )
+        del data
+        manifest[path.name] = entry
+    await redis.set(keys.manifest(version), json.dumps(manifest))
+    await redis.zadd(keys.versions, {version: time.time()})
+    await redis.set(keys.current, version)  # last: replicas switch only to a complete version
+    await redis.publish(keys.channel, version)
+    await prune(redis, prefix, keep)
+    return version
+
+
+def publish_settings(settings: Settings, store: LocalStore, version: str) -> None:
+    """Publish a local version to the Redis of ``settings`` (no-op without a URL); for CLI-like callers.
+
+    Uses its own client: a 100 MB value takes longer than the service's short socket timeout.
+    """
+    url = settings.redis.url
+    if not url:
+        return
+
+    async def upload() -> None:
+        client = Redis.from_url(url, socket_timeout=120, socket_connect_timeout=settings.redis.timeout)
+        try:
+            directory = store.versions_dir / version
+            await publish(client, settings.redis.prefix, directory, keep=settings.data.keep_versions)
+        finally:
+            await client.aclose()
+
+    try:
+        asyncio.run(upload())
+    except (RedisError, OSError) as error:
+        raise DataError(f"imported locally as {version}, but publishing to Redis failed: {error}") from None
+
+
+async def current_version(redis: Redis, prefix: str) -> str | None:
+    value = await redis.get(Keys(prefix).current)
+    return None if value is None else _text(value)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def prune(redis: Redis, prefix: str, keep: int) -> list[str]:
+    """Delete the oldest versions beyond ``keep`` (never the current one)."""
+    keys = Keys(prefix)
+    current = await current_version(redis, prefix)
+    versions = [_text(item) for item in await redis.zrange(keys.versions, 0, -1)]
+    removable = [version for version in versions if version != current]
+    excess = max(0, len(removable) + (1 if current else 0) - keep)
+    for version in removable[:excess]:
+        raw = await redis.get(keys.manifest(version))
+        manifest: dict[str, Any] = json.loads(raw) if raw else {}
+        doomed = [keys.manifest(version)]
+        for name, entry in manifest.items():
+            chunks = int(entry["chunks"])
+            doomed += (
+                [keys.file(version, name)]
+                if chunks == 1
+                else [keys.file(version, name, index) for index in range(chunks)]
+            )
+        await redis.delete(*doomed)
+        await redis.zrem(keys.versions, version)
+    return removable[:excess]
+
+
+async def download(redis: Redis, prefix: str, version: str, store: LocalStore, *, keep: int) -> Path:
+    """Fetch a version into the local store (atomically: scratch directory, checked, then published)."""
+    keys = Keys(prefix)
+    raw = await redis.get(keys.manifest(version))
+    if raw is None:
+        raise DataError(f"dataset version {version} is not in Redis (pruned, or never published)")
+    manifest: dict[str, Any] = json.loads(raw)
+    scratch = store.scratch()
+    try:
+        for name, entry in manifest.items():
+            chunks = int(entry["chunks"])
+            names = (
+                [keys.file(version, name)]
+                if chunks == 1
+                else [keys.file(version, name, index) for index in range(chunks)]
+            )
+            parts = [await redis.get(key) for key in names]
+            if any(part is None for part in parts):
+                raise DataError(f"dataset version {version} is incomplete in Redis ({name} missing)")
+            data = b"".join(part for part in parts if isinstance(part, bytes))
+            if len(data) != entry["size"] or _sha256(data) != entry["sha256"]:
+                raise DataError(f"dataset version {version}: {name} does not match its manifest")
+            await asyncio.to_thread((scratch / name).write_bytes, data)
+        return await asyncio.to_thread(store.publish, scratch, version, keep=keep)
+    except OSError:
+        shutil.rmtree(scratch, ignore_errors=True)
+        existing = store.versions_dir / version
+        if (existing / "meta.json").is_file():  # another process sharing this data dir got there first
+            return existing
+        raise
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+
+class RedisSource:
+    """The version Redis names, downloaded into the local data dir on first use; local data if Redis fails."""
+
+    def __init__(self, redis: Redis, store: LocalStore, *, prefix: str, keep: int) -> None:
+        self.redis, self.store, self.prefix, self.keep = redis, store, prefix, keep
+        self._reachable = True
+
+    async def current(self) -> str | None:
+        try:
+            version = await current_version(self.redis, self.prefix)
+        except (RedisError, OSError) as error:
+            if self._reachable:
+                log.warning("Redis unreachable, serving local data: %s", error)
+            self._reachable = False
+            return self.store.current_version()
+        if not self._reachable:
+            log.info("Redis reachable again")
+            self._reachable = True
+        return version or self.store.current_version()
+
+    async def load(self, version: str) -> Dataset:
+        if version not in self.store.versions():
+            log.info("downloading dataset %s from Redis", version)
+            await download(self.redis, self.prefix, version, self.store, keep=self.keep)
+        return await asyncio.to_thread(self.store.open, version)

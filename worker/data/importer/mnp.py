@@ -1,0 +1,175 @@
+"""Applying MNP files to a ported-number set: operator codes, snapshots, increments, in order.
+
+Order (documented in ``docs/data.md``): every ``Operators`` file first; then the port files sorted by the
+digit groups of their names (``Port_Increment_20260105_0002.csv`` → (20260105, 2)), a snapshot before
+the increments of the same date and ``Port_Increment`` before ``Return_Increment``. A snapshot replaces the
+ported set and drops the increments before it; the increments after it are applied together, the last row
+of a number winning, which gives the same result as applying them one file at a time.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from worker.answer.model import Operator
+from worker.data.dataset import ported
+from worker.data.dataset.format import Dataset
+from worker.data.formats.brands import Brands
+from worker.data.formats.mnp import SNAPSHOTS, MnpFile, discover, read_operators, read_port_rows
+from worker.data.formats.names import fallback_brand, readable_operator
+from worker.errors import DataError, MalformedInput
+
+if TYPE_CHECKING:
+    from worker.data.importer.registry import Holders, Progress
+
+
+@dataclass
+class MnpCodes:
+    """What the Operators files say: owner id (``mMTS``) and MNC → ИНН, and each ИНН's organisation name."""
+
+    org_codes: dict[str, str] = field(default_factory=dict)
+    mncs: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"org_codes": self.org_codes, "mncs": self.mncs, "names": self.names}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MnpCodes:
+        return cls(dict(data.get("org_codes", {})), dict(data.get("mncs", {})), dict(data.get("names", {})))
+
+
+@dataclass
+class MnpResult:
+    keys: ported.Keys
+    sources: list[str]
+    replaced: bool  # a snapshot replaced the previous ported set
+
+
+class OperatorTable:
+    """Owner ids to operator ids; a TIN the registry lacks becomes a new operator (named from OrgName)."""
+
+    def __init__(self, operators: list[Operator], codes: MnpCodes, brands: Brands) -> None:
+        self.operators, self.codes, self.brands = operators, codes, brands
+        self.by_inn = {operator.inn: index for index, operator in enumerate(operators) if operator.inn}
+
+    def __call__(self, owner: str, mnc: str) -> int | None:
+        inn = self.codes.org_codes.get(owner) or self.codes.mncs.get(mnc.lstrip("0").zfill(2) if mnc else "")
+        if inn is None:
+            return None
+        index = self.by_inn.get(inn)
+        if index is None:
+            entry = self.brands.by_inn.get(inn)
+            name = (entry.name if entry else None) or readable_operator(self.codes.names.get(inn) or inn)
+            brand = entry.brand if entry else fallback_brand(name)
+            index = self.by_inn[inn] = len(self.operators)
+            if index >= ported.REMOVE:
+                raise DataError("more than 65534 operators")
+            self.operators.append(Operator(inn=inn, name=name, brand=brand))
+        return index
+
+
+def apply_mnp_files(
+    current: Dataset,
+    operators: list[Operator],
+    holders: Holders,
+    codes: MnpCodes,
+    paths: list[Path],
+    brands: Brands,
+    progress: Progress,
+) -> MnpResult:
+    files = discover(paths)
+    if not files:
+        raise DataError("no MNP files given")
+    learn_codes(codes, [file for file in files if file.kind == "operators"])
+    table = OperatorTable(operators, codes, brands)
+    port_files = [file for file in files if file.kind != "operators"]
+    snapshots = [index for index, file in enumerate(port_files) if file.kind in SNAPSHOTS]
+    start = snapshots[-1] if snapshots else -1
+    applied = [file for file in files if file.kind == "operators"] + port_files[max(start, 0) :]
+    # Increments first (they are small), so the snapshot's buffer is made with room for their additions.
+    pending = [read_increment(file, table, holders, progress) for file in port_files[start + 1 :]]
+    changes = None
+    if pending:
+        numbers = np.concatenate([numbers for numbers, _ in pending])
+        owners = np.concatenate([owners for _, owners in pending])
+        pending.clear()
+        changes = ported.last_wins(numbers, owners)
+    spare = 0 if changes is None else ported.additions(changes)
+    if start >= 0:
+        keys, size = read_snapshot(port_files[start], table, holders, progress, spare)
+    else:
+        keys, size = current.ported_keys(spare=spare), current.ported_count
+        current.close()  # its memory maps are not needed any more: do not keep their pages resident
+    if changes is not None:
+        keys, size = ported.apply_changes(keys, size, changes)
+    return MnpResult(keys[:size], [file.name for file in applied], start >= 0)
+
+
+def learn_codes(codes: MnpCodes, files: list[MnpFile]) -> None:
+    """Add what Operators files say (later files win for an owner id; the first operator of an MNC wins)."""
+    for file in files:
+        for row in read_operators(file):
+            codes.org_codes[row.org_code] = row.tin
+            if row.mnc:
+                codes.mncs.setdefault(row.mnc.lstrip("0").zfill(2), row.tin)
+            codes.names[row.tin] = row.name
+
+
+def _rows(
+    file: MnpFile, table: OperatorTable, progress: Progress
+) -> Iterator[tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint16]]]:
+    stage = f"MNP {Path(file.member or file.path.name).name}"
+    estimate = _size(file) // 45  # rows are not known up front; a typical row is ~45 bytes
+    done = 0
+    for numbers, owners in read_port_rows(file, table):
+        done += len(numbers)
+        progress(stage, done, max(estimate, done + 1))
+        yield numbers, owners
+    progress(stage, done, done)
+
+
+def _size(file: MnpFile) -> int:
+    if file.member is None:
+        return file.path.stat().st_size
+    with zipfile.ZipFile(file.path) as archive:
+        return archive.getinfo(file.member).file_size
+
+
+def read_snapshot(
+    file: MnpFile, table: OperatorTable, holders: Holders, progress: Progress, spare: int
+) -> tuple[ported.Keys, int]:
+    """The ported set a snapshot lists (without numbers back at their holder or outside the registry), in a
+    buffer with ``spare`` free keys after it; and its size."""
+    keys = ported.Growing(_size(file) // 44 + spare)  # rows are 45+ bytes: one allocation, rarely grown
+    rows = 0
+    for numbers, owners in _rows(file, table, progress):
+        rows += len(numbers)
+        holder = holders.of(numbers)
+        moved = (holder != ported.REMOVE) & (holder != owners)
+        keys.append(ported.make_keys(numbers[moved], owners[moved]))
+    if not rows:  # an empty snapshot would silently un-port every number: a broken download, not data
+        raise MalformedInput(file.name, 2, "the snapshot has no rows")
+    return keys.keys, ported.sort_unique(keys.keys[: keys.size])
+
+
+def read_increment(
+    file: MnpFile, table: OperatorTable, holders: Holders, progress: Progress
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint16]]:
+    """Every row as (number, new owner); a number back at its holder (or a return) carries ``REMOVE``."""
+    numbers_parts, owner_parts = [], []
+    for numbers, owners in _rows(file, table, progress):
+        holder = holders.of(numbers)
+        owners = np.where((holder == ported.REMOVE) | (holder == owners), ported.REMOVE, owners)
+        numbers_parts.append(numbers)
+        owner_parts.append(owners.astype(np.uint16))
+    if not numbers_parts:
+        return np.zeros(0, np.uint64), np.zeros(0, np.uint16)
+    return np.concatenate(numbers_parts), np.concatenate(owner_parts)

@@ -1,0 +1,93 @@
+"""The lookup engine: raw text → :mod:`worker.answer.model`. Every front end asks it and nothing else.
+
+Order of work, cheapest first: the Russian registry ranges and ported numbers of the loaded dataset (in
+process, about a microsecond); then the answer caches; then libphonenumber. The dataset is swapped by one
+reference assignment (:meth:`LookupEngine.use`), and a lookup reads that reference once, so no answer ever
+mixes two versions.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from worker.answer.model import Answer
+from worker.data.dataset.format import Dataset
+from worker.lookup.cache import AnswerCache, Cached, MemoryCache
+from worker.numbers import is_russian, parse
+
+log = logging.getLogger(__name__)
+
+NO_DATASET = "none"
+
+
+class LookupEngine:
+    def __init__(
+        self,
+        dataset: Dataset | None = None,
+        *,
+        memory: MemoryCache | None = None,
+        shared: AnswerCache | None = None,
+    ) -> None:
+        self.dataset = dataset
+        self.memory = memory if memory is not None else MemoryCache()
+        self.shared = shared
+
+    @property
+    def version(self) -> str:
+        dataset = self.dataset
+        return dataset.version if dataset is not None else NO_DATASET
+
+    def use(self, dataset: Dataset | None) -> Dataset | None:
+        """Switch to another dataset atomically; returns the previous one for the caller to close."""
+        previous, self.dataset = self.dataset, dataset
+        if previous is not None:
+            log.info("dataset switched: %s → %s", previous.version, self.version)
+        return previous
+
+    def lookup_now(self, raw: str) -> Answer:
+        """Answer without awaiting anything: the dataset, then the in-process cache, then libphonenumber.
+
+        Raises :class:`worker.errors.InvalidNumber` for what cannot be a phone number.
+        """
+        digits = parse(raw)
+        found = self._local(digits)
+        return self._compute(found, digits) if isinstance(found, str) else found
+
+    async def lookup(self, raw: str) -> Answer:
+        """:meth:`lookup_now`, consulting the shared (Redis) cache before libphonenumber."""
+        digits = parse(raw)
+        found = self._local(digits)
+        if not isinstance(found, str):
+            return found
+        if self.shared is None:
+            return self._compute(found, digits)
+        cached = await self.shared.get(found)
+        if cached is not None:
+            self.memory.set_now(found, cached)
+            return cached
+        computed = self._compute(found, digits)
+        await self.shared.set(found, computed)
+        return computed
+
+    def _local(self, digits: str) -> Answer | str:
+        """The answer when it needs no await (the dataset, the in-process cache), else its cache key."""
+        dataset = self.dataset
+        if dataset is not None and is_russian(digits):
+            answer = dataset.russian(digits)
+            if answer is not None:
+                return answer
+        key = self._cache_key(dataset, digits)
+        return self.memory.get_now(key) or key
+
+    @staticmethod
+    def _cache_key(dataset: Dataset | None, digits: str) -> str:
+        return f"{dataset.version if dataset is not None else NO_DATASET}:{digits}"
+
+    def _compute(self, key: str, digits: str) -> Cached:
+        # Imported on first use: libphonenumber's metadata is ~130 MB that the data commands (imports of
+        # tens of millions of rows) must not carry; services load it at start-up (service.open_engine).
+        from worker.lookup.foreign import lookup_foreign
+
+        computed = lookup_foreign(digits)
+        self.memory.set_now(key, computed)
+        return computed

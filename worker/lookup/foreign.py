@@ -1,0 +1,96 @@
+"""Answers for numbers outside the Russian registry, from libphonenumber's metadata (``phonenumbers``)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import phonenumbers
+from phonenumbers import PhoneNumberType, carrier, geocoder
+from phonenumbers.carrierdata import CARRIER_DATA, CARRIER_LONGEST_PREFIX
+from phonenumbers.geodata import GEOCODE_DATA, GEOCODE_LONGEST_PREFIX
+from phonenumbers.phonemetadata import PhoneMetadata
+
+from worker.answer.model import ForeignAnswer, LineType, NotFound
+from worker.answer.translit import ascii_fold
+
+_TYPES: Final[dict[int, LineType]] = {
+    PhoneNumberType.FIXED_LINE: LineType("FIX", "geographic"),
+    PhoneNumberType.MOBILE: LineType("MOB", "mobile"),
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: LineType("FIX_MOB", "fixed line or mobile"),
+    PhoneNumberType.TOLL_FREE: LineType("TF", "toll free"),
+    PhoneNumberType.PREMIUM_RATE: LineType("PRM", "premium rate"),
+    PhoneNumberType.SHARED_COST: LineType("SC", "shared cost"),
+    PhoneNumberType.VOIP: LineType("VOIP", "VoIP"),
+    PhoneNumberType.PERSONAL_NUMBER: LineType("PN", "personal number"),
+    PhoneNumberType.PAGER: LineType("PAG", "pager"),
+    PhoneNumberType.UAN: LineType("UAN", "universal access number"),
+    PhoneNumberType.VOICEMAIL: LineType("VM", "voicemail"),
+}
+_UNKNOWN: Final = LineType("UNK", "unknown")
+_LONGEST_PREFIX: Final = max(GEOCODE_LONGEST_PREFIX, CARRIER_LONGEST_PREFIX)
+_DESCRIPTIONS: Final = {
+    PhoneNumberType.FIXED_LINE: "fixed_line",
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed_line",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+    PhoneNumberType.PREMIUM_RATE: "premium_rate",
+    PhoneNumberType.SHARED_COST: "shared_cost",
+    PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.PERSONAL_NUMBER: "personal_number",
+    PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.UAN: "uan",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+}
+
+
+def lookup_foreign(digits: str) -> ForeignAnswer | NotFound:
+    """Describe an international number (digits with the country code) or say it is not a valid number."""
+    try:
+        number = phonenumbers.parse("+" + digits)
+    except phonenumbers.NumberParseException:
+        return NotFound(digits)
+    if not phonenumbers.is_valid_number(number):
+        return NotFound(digits)
+    country_code: int = number.country_code or 0
+    region = phonenumbers.region_code_for_number(number) or ""
+    number_type = phonenumbers.number_type(number)
+    country = ascii_fold(geocoder.country_name_for_number(number, "en"))
+    place = ascii_fold(geocoder.description_for_number(number, "en"))
+    shortest, longest = _lengths(region, country_code, number_type, len(digits))
+    return ForeignAnswer(
+        digits=digits,
+        country_code=country_code,
+        destination=country,
+        region_iso=region,
+        line_type=_TYPES.get(number_type, _UNKNOWN),
+        location=place if place and place != country else None,
+        carrier=ascii_fold(carrier.name_for_number(number, "en")) or None,
+        cns=int(_determining_prefix(digits, country_code)),
+        min_length=shortest,
+        max_length=longest,
+    )
+
+
+def _lengths(region: str, country_code: int, number_type: int, actual: int) -> tuple[int, int]:
+    """Possible lengths of numbers of this region and type, counting the country code's digits."""
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    if metadata is None:
+        return actual, actual
+    general = metadata.general_desc
+    desc = getattr(metadata, _DESCRIPTIONS.get(number_type, "general_desc"), None) or general
+    lengths = (desc.possible_length if desc is not None else None) or (
+        general.possible_length if general is not None else None
+    )
+    if not lengths or lengths == (-1,):
+        return actual, actual
+    extra = len(str(country_code))
+    return min(lengths) + extra, max(lengths) + extra
+
+
+def _determining_prefix(digits: str, country_code: int) -> str:
+    """The longest prefix of the number that libphonenumber's geocoder or carrier data has an entry for."""
+    for length in range(min(len(digits), _LONGEST_PREFIX), len(str(country_code)), -1):
+        prefix = digits[:length]
+        if prefix in GEOCODE_DATA or prefix in CARRIER_DATA:
+            return prefix
+    return str(country_code)

@@ -1,0 +1,87 @@
+"""Where running engines get their dataset from, and how they follow new versions (hot reload)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from worker.data.dataset.format import Dataset
+from worker.data.dataset.store import LocalStore
+from worker.lookup.engine import LookupEngine
+
+log = logging.getLogger(__name__)
+
+
+class DatasetSource(Protocol):
+    """Names the version every replica should serve and loads it."""
+
+    async def current(self) -> str | None: ...
+
+    async def load(self, version: str) -> Dataset: ...
+
+
+class LocalSource:
+    """The embedded store on this machine's disk."""
+
+    def __init__(self, store: LocalStore) -> None:
+        self.store = store
+
+    async def current(self) -> str | None:
+        return self.store.current_version()
+
+    async def load(self, version: str) -> Dataset:
+        return await asyncio.to_thread(self.store.open, version)
+
+
+async def follow(source: DatasetSource, engine: LookupEngine, interval: float) -> None:
+    """Keep ``engine`` on the source's current version; runs until cancelled.
+
+    The new version is loaded completely before the engine switches to it, so lookups never wait and
+    never see a half-loaded dataset; a version that fails to load is logged once and the old one keeps
+    serving until the source names another version.
+    """
+    failed: str | None = None
+    while True:
+        try:
+            await switch_to_current(source, engine, failed_version=failed)
+        except VersionFailed as error:
+            failed = error.version
+        await asyncio.sleep(interval)
+
+
+async def switch_if_new(source: DatasetSource, engine: LookupEngine) -> bool:
+    """Switch once if the source names a version the engine does not serve; ``True`` if it switched."""
+    try:
+        return await switch_to_current(source, engine)
+    except VersionFailed:
+        return False
+
+
+class VersionFailed(Exception):
+    def __init__(self, version: str) -> None:
+        super().__init__(version)
+        self.version = version
+
+
+async def switch_to_current(
+    source: DatasetSource, engine: LookupEngine, *, failed_version: str | None = None
+) -> bool:
+    try:
+        version = await source.current()
+    except Exception as error:  # task boundary: a broken source must not stop the service
+        log.warning("cannot read the current dataset version: %s", error)
+        return False
+    if version is None or version == engine.version or version == failed_version:
+        return False
+    try:
+        dataset = await source.load(version)
+    except Exception as error:
+        log.error("dataset %s failed to load, keeping %s: %s", version, engine.version, error)
+        raise VersionFailed(version) from error
+    previous = [engine.use(dataset)]
+    # Freeing a version (450k ranges, their answers, the maps) takes tens of milliseconds: drop the last
+    # reference in a worker thread so requests in flight during a switch do not wait for it. No explicit
+    # close(): a lookup running in another thread may still hold the old version, and keeps it alive.
+    await asyncio.to_thread(previous.clear)
+    return True
