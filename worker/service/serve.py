@@ -78,7 +78,7 @@ def _api_child(settings: Settings) -> None:
 
 
 def serve_api(settings: Settings) -> int:
-    """``settings.http.workers`` API processes on one port; stop them all on SIGTERM/SIGINT or when one dies."""
+    """``settings.http.workers`` API processes on one port; all stop on SIGTERM/SIGINT or when one dies."""
     workers = settings.http.workers
     if workers == 1:
         run_event_loop(serve_api_process(settings))
