@@ -6,9 +6,13 @@
     ├── DataError               anything about the dataset
     │   ├── MalformedInput      a registry / MNP file that cannot be read (carries ``path``, ``line``)
     │   ├── DatasetMissing      no dataset has been imported yet (carries ``where``)
-    │   └── SanityCheckFailed   a new dataset looks broken; the previous one keeps serving
+    │   ├── SanityCheckFailed   a new dataset looks broken; the previous one keeps serving
+    │   └── VersionLoadFailed   a published version could not be loaded; the old one keeps serving
+    │                           (carries ``version``)
     ├── PortalError             the official portal could not be reached or refused (carries ``url``)
+    │   └── PortalRetryable     a failure worth retrying: a 5xx or 429, a truncated transfer
     ├── AmiError                Asterisk answered ``Response: Error`` (carries the response headers)
+    ├── AmiLoginFailed          Asterisk refused the Login, or did not answer it (carries ``server``)
     └── AmiUnavailable          no live AMI session for an action: disconnected, or the action is stale
                                 (it was meant for a session that has since been replaced; carries ``server``)
 
@@ -59,11 +63,22 @@ class SanityCheckFailed(DataError):
     pass
 
 
+class VersionLoadFailed(DataError):
+    def __init__(self, version: str, reason: str) -> None:
+        super().__init__(f"dataset {version} failed to load: {reason}")
+        self.version = version
+        self.reason = reason
+
+
 class PortalError(NumlookupError):
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
+
+
+class PortalRetryable(PortalError):
+    pass
 
 
 class AmiError(NumlookupError):
@@ -73,6 +88,13 @@ class AmiError(NumlookupError):
         self.action = action
         self.response = dict(response)
         self.message = message
+
+
+class AmiLoginFailed(NumlookupError):
+    def __init__(self, server: str, reason: str) -> None:
+        super().__init__(f"AMI {server}: Login failed: {reason}")
+        self.server = server
+        self.reason = reason
 
 
 class AmiUnavailable(NumlookupError):

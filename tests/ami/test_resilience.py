@@ -132,7 +132,7 @@ async def test_actions_pending_at_a_disconnect_fail_and_leave_no_trace(asterisk:
     )
     runner = asyncio.create_task(client.run())
     try:
-        await client.wait_connected()
+        await until(lambda: client.state == "connected")
         asterisk.frozen = True
         asterisk.channels.add("1795871800.8")
         pending = asyncio.create_task(
@@ -160,7 +160,7 @@ async def test_timed_out_actions_leave_the_response_table(asterisk: FakeAsterisk
     client = AmiClient(settings.all_servers()[0], settings)
     runner = asyncio.create_task(client.run())
     try:
-        await client.wait_connected()
+        await until(lambda: client.state == "connected")
         asterisk.frozen = True
         asterisk.channels.add("1795871800.9")
         for _ in range(5):
@@ -189,7 +189,7 @@ async def test_utf8_character_split_across_two_tcp_writes(asterisk: FakeAsterisk
     client.on("UserEvent", record)
     runner = asyncio.create_task(client.run())
     try:
-        await client.wait_connected()
+        await until(lambda: client.state == "connected")
         data = user_event_text("1795871800.10", "79170415564", name="Иван Петров").encode()
         cut = data.index("Иван".encode()) + 1  # inside the two bytes of "И"
         await asterisk.broadcast(data[:cut])

@@ -53,7 +53,7 @@ async def test_hostile_values_reach_asterisk_as_one_header(asterisk: FakeAsteris
     client = AmiClient(settings.all_servers()[0], settings)
     runner = asyncio.create_task(client.run())
     try:
-        await client.wait_connected()
+        await until(lambda: client.state == "connected")
         asterisk.channels.add("1795871900.2")
         await client.setvars("1795871900.2", [("NUM_REGION", HOSTILE)], generation=client.generation)
         with pytest.raises(ValueError, match="not a variable name"):

@@ -34,7 +34,7 @@ from panoramisk.message import Message
 
 from worker.answer.dialplan import VARIABLE_NAME, one_line
 from worker.asterisk.protocol import ClientStats, WireProtocol
-from worker.errors import AmiError, AmiUnavailable
+from worker.errors import AmiError, AmiLoginFailed, AmiUnavailable
 from worker.settings import AmiServer, AmiSettings
 
 log = logging.getLogger(__name__)
@@ -83,10 +83,6 @@ class _Manager(Manager):  # type: ignore[misc]
         self.authenticated = False
 
 
-class AmiLoginError(Exception):
-    """Login answered something other than Success (internal: the client logs it and backs off)."""
-
-
 class AmiClient:
     """One Asterisk: connected and logged in while :meth:`run` runs, reconnecting for ever."""
 
@@ -100,16 +96,12 @@ class AmiClient:
         self.tasks: set[asyncio.Task[None]] = set()
         self._manager = _Manager(self)
         self._protocol: WireProtocol | None = None
-        self._connected = asyncio.Event()
 
     def on(self, pattern: str, callback: EventCallback) -> None:
         """Run ``callback`` (as its own tracked task) for every event whose name matches ``pattern``."""
         if not any(known == pattern for known, _ in self._manager.patterns):
             self._manager.patterns.append((pattern, re.compile(fnmatch.translate(pattern))))
         self._manager.callbacks[pattern].append(callback)
-
-    async def wait_connected(self) -> None:
-        await self._connected.wait()
 
     async def run(self) -> None:
         """Connect, log in, watch, reconnect with back-off; returns only when cancelled."""
@@ -119,15 +111,15 @@ class AmiClient:
                 try:
                     await self._session()
                     delay = self.settings.reconnect_min
-                except AmiLoginError as error:
+                except AmiLoginFailed as error:
                     self.state = "login_failed"
                     self.stats.login_failures += 1
-                    self.stats.last_error = str(error)
+                    self.stats.last_error = error.reason
                     log.error(
                         "AMI %s: Login as %r refused: %s; retrying in %.1fs",
                         self.name,
                         self.server.username,
-                        error,
+                        error.reason,
                         delay,
                     )
                 except (OSError, TimeoutError) as error:
@@ -143,7 +135,6 @@ class AmiClient:
                 delay = min(delay * 2, self.settings.reconnect_max)
         finally:
             self.state = "disconnected"
-            self._connected.clear()
             if self._protocol is not None:
                 self._protocol.close()
             for task in list(self.tasks):
@@ -168,7 +159,6 @@ class AmiClient:
             self.stats.connected_since = loop.time()
             self.state = "connected"
             self._manager.authenticated = True
-            self._connected.set()
             log.info("AMI %s: logged in as %r (session %d)", self.name, self.server.username, self.generation)
             watchdog = asyncio.create_task(self._watchdog(protocol), name=f"ami-watchdog-{self.name}")
             try:
@@ -178,7 +168,6 @@ class AmiClient:
                 await asyncio.gather(watchdog, return_exceptions=True)
             log.warning("AMI %s: connection lost; reconnecting", self.name)
         finally:
-            self._connected.clear()
             self.stats.connected_since = None
             if self.state == "connected":
                 self.state = "disconnected"
@@ -197,11 +186,11 @@ class AmiClient:
             async with asyncio.timeout(self.settings.login_timeout):
                 response = await protocol.send_actions([action])[0]
         except TimeoutError:
-            raise AmiLoginError(f"no answer within {self.settings.login_timeout:g}s") from None
+            raise AmiLoginFailed(self.name, f"no answer within {self.settings.login_timeout:g}s") from None
         except AmiUnavailable:
-            raise AmiLoginError("connection closed during Login") from None
+            raise AmiLoginFailed(self.name, "connection closed during Login") from None
         if not response.success:
-            raise AmiLoginError(response.get("Message") or response.get("Response") or "refused")
+            raise AmiLoginFailed(self.name, response.get("Message") or response.get("Response") or "refused")
 
     async def _watchdog(self, protocol: WireProtocol) -> None:
         interval, timeout = self.settings.ping_interval, self.settings.ping_timeout

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from worker.data.dataset.format import Dataset
 from worker.data.dataset.store import LocalStore
+from worker.errors import VersionLoadFailed
 from worker.lookup.engine import LookupEngine
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ async def follow(source: DatasetSource, engine: LookupEngine, interval: float) -
     while True:
         try:
             await switch_to_current(source, engine, failed_version=failed)
-        except VersionFailed as error:
+        except VersionLoadFailed as error:
             failed = error.version
         await asyncio.sleep(interval)
 
@@ -54,14 +55,8 @@ async def switch_if_new(source: DatasetSource, engine: LookupEngine) -> bool:
     """Switch once if the source names a version the engine does not serve; ``True`` if it switched."""
     try:
         return await switch_to_current(source, engine)
-    except VersionFailed:
+    except VersionLoadFailed:
         return False
-
-
-class VersionFailed(Exception):
-    def __init__(self, version: str) -> None:
-        super().__init__(version)
-        self.version = version
 
 
 async def switch_to_current(
@@ -78,7 +73,7 @@ async def switch_to_current(
         dataset = await source.load(version)
     except Exception as error:
         log.error("dataset %s failed to load, keeping %s: %s", version, engine.version, error)
-        raise VersionFailed(version) from error
+        raise VersionLoadFailed(version, str(error)) from error
     previous = [engine.use(dataset)]
     # Freeing a version (450k ranges, their answers, the maps) takes tens of milliseconds: drop the last
     # reference in a worker thread so requests in flight during a switch do not wait for it. No explicit

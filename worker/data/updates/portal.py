@@ -25,7 +25,7 @@ from typing import Final, TypeVar
 
 import aiohttp
 
-from worker.errors import PortalError
+from worker.errors import PortalError, PortalRetryable
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class Portal:
                     if progress is not None:
                         progress(name, received, expected)
         if expected is not None and received != expected:
-            raise _TransientError(f"transfer stopped after {received:,} of {expected:,} bytes")
+            raise PortalRetryable(url, f"transfer stopped after {received:,} of {expected:,} bytes")
         return Fetched(name, target, received, digest.hexdigest())
 
     def _get(self, url: str) -> aiohttp.client._RequestContextManager:
@@ -188,7 +188,7 @@ class Portal:
                 return await attempt()
             except aiohttp.ClientConnectorCertificateError as error:
                 raise PortalError(url, tls_reason(error)) from error
-            except (_TransientError, aiohttp.ClientError, TimeoutError) as error:
+            except (PortalRetryable, aiohttp.ClientError, TimeoutError) as error:
                 reason = _describe(error)
                 if number == self.retries:
                     raise PortalError(url, f"{reason} (gave up after {number} attempts)") from error
@@ -196,10 +196,6 @@ class Portal:
                 await asyncio.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")  # retries >= 1
-
-
-class _TransientError(Exception):
-    """A failure worth retrying: 5xx, a truncated transfer."""
 
 
 def _raise_for_status(url: str, response: aiohttp.ClientResponse) -> None:
@@ -212,7 +208,7 @@ def _raise_for_status(url: str, response: aiohttp.ClientResponse) -> None:
             "IP addresses; run the update from a Russian address (or through a proxy there)",
         )
     if response.status >= 500 or response.status == 429:
-        raise _TransientError(f"HTTP {response.status} {response.reason or ''}".strip())
+        raise PortalRetryable(url, f"HTTP {response.status} {response.reason or ''}".strip())
     raise PortalError(url, f"HTTP {response.status} {response.reason or ''}".strip())
 
 
@@ -226,6 +222,8 @@ def tls_reason(error: aiohttp.ClientConnectorCertificateError) -> str:
 
 
 def _describe(error: BaseException) -> str:
+    if isinstance(error, PortalRetryable):
+        return error.reason
     if isinstance(error, TimeoutError):
         return "timed out"
     if isinstance(error, aiohttp.ClientConnectorError):
