@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from tests.conftest import REAL_REDIS_URL
 from tests.data.conftest import FIXTURES, REAL_DEF
-from worker.cli.data import TerminalProgress
+from worker.cli.data import Progress
 from worker.cli.main import main
 from worker.data.dataset.store import LocalStore
 
@@ -106,13 +106,28 @@ def test_progress_line_is_throttled_on_a_terminal() -> None:
             return True
 
     stream = Terminal()
-    progress = TerminalProgress(stream)
+    progress = Progress(stream)
     for done in range(1000):
         progress("MNP Port_All.csv", done, 1000)
     progress.finish("imported MNP data")
-    redraws = stream.getvalue().count("\r\x1b[K")
-    assert 1 <= redraws < 10
-    assert stream.getvalue().endswith("s\n")
+    text = stream.getvalue()
+    assert "MNP Port_All.csv" in text
+    assert 1 <= text.count("\r") < 10
+    assert text.endswith("s\n")
+    assert text.splitlines()[-1].startswith("imported MNP data in ")
+
+
+def test_progress_off_a_terminal_is_one_line_per_download_and_the_summary() -> None:
+    stream = io.StringIO()
+    downloads = Progress(stream, unit="B")
+    for done in (0, 4096, 8192):
+        downloads("DEF-9xx.csv", done, 8192)
+    downloads("ABC-3xx.csv", 100, None)  # no Content-Length: nothing to call finished
+    downloads.finish("fetched")
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "DEF-9xx.csv: 8,192 bytes downloaded"
+    assert lines[1].startswith("fetched in ")
+    assert len(lines) == 2
 
 
 def test_redis_down_keeps_the_local_import(

@@ -1,57 +1,43 @@
-"""``numlookup data ...``: import, import-mnp, status, gen-registry, gen-mnp."""
+"""``numlookup data ...``: import, import-mnp, status, update, versions, rollback, diff, mnp-sync, gen-*.
+
+Every command that changes which version serves makes the same version current in Redis too when one is
+configured (:func:`publish`), so replicas follow; a failure there is an error, and the local data stays.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from tqdm import tqdm
 
 from worker.data.dataset import redis_store
 from worker.data.dataset.format import Dataset, Meta
 from worker.data.dataset.store import LocalStore
-from worker.data.importer.registry import import_mnp, import_registry
+from worker.data.formats.brands import Brands
+from worker.data.importer.registry import build_registry, import_mnp, import_registry
 from worker.data.synthetic.registry import gen_mnp, gen_registry, mobile_ranges
-from worker.errors import DataError
+from worker.data.updates import history, mnpsync
+from worker.data.updates.portal import Portal
+from worker.data.updates.update import Importer, UpdateReport, parse_interval, run_every, update_registry
+from worker.errors import DataError, NumlookupError
+from worker.service.resources import open_redis, stop_on_signals
 from worker.settings import Settings
 
 
-class TerminalProgress:
-    """A progress line on stderr, redrawn at most four times a second; only the final line off a terminal."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.live = self.stream.isatty()
-        self.last = 0.0
-        self.stage = ""
-        self.started = time.monotonic()
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        changed = stage != self.stage
-        self.stage = stage
-        if self.live and (changed or now - self.last >= 0.25 or done >= total):
-            self.last = now
-            percent = 100 * done // max(total, 1)
-            self.stream.write(f"\r\x1b[K{stage}: {done:,}/{total:,} ({percent}%)")
-            self.stream.flush()
-
-    def finish(self, message: str) -> None:
-        if self.live:
-            self.stream.write("\r\x1b[K")
-        self.stream.write(f"{message} in {time.monotonic() - self.started:.1f} s\n")
-        self.stream.flush()
-
-
 def add_commands(commands: Any) -> None:
-    data = commands.add_parser("data", help="import and inspect the registry and MNP data")
+    data = commands.add_parser("data", help="import, update and inspect the registry and MNP data")
     sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+
     importing = sub.add_parser("import", help="import registry CSV files (files or directories)")
     importing.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     importing.set_defaults(handler=cmd_import)
@@ -60,6 +46,30 @@ def add_commands(commands: Any) -> None:
     mnp.set_defaults(handler=cmd_import_mnp)
     status = sub.add_parser("status", help="the dataset being served: version, counts, age, where")
     status.set_defaults(handler=cmd_status)
+
+    update = sub.add_parser("update", help="fetch the registry from the official portal and switch to it")
+    update.add_argument("--force", action="store_true", help="accept a registry that lost many ranges")
+    update.add_argument(
+        "--every", metavar="INTERVAL", help="keep running: update every INTERVAL (6h, 30m, 1d)"
+    )
+    update.add_argument("--insecure", action="store_true", help="do not verify the portal's TLS certificate")
+    update.set_defaults(handler=cmd_update)
+    versions = sub.add_parser("versions", help="list the dataset versions kept for rollback")
+    versions.set_defaults(handler=cmd_versions)
+    rollback = sub.add_parser("rollback", help="serve the previous dataset version again")
+    rollback.set_defaults(handler=cmd_rollback)
+    diff = sub.add_parser("diff", help="what changed between two versions (default: previous → current)")
+    diff.add_argument("old", nargs="?", default="previous", help="version name or prefix (default: previous)")
+    diff.add_argument("new", nargs="?", default="current", help="version name or prefix (default: current)")
+    diff.add_argument("--json", action="store_true", help="the full report as JSON")
+    diff.add_argument("--top", type=int, default=15, help="lines per section in the text report")
+    diff.set_defaults(handler=cmd_diff)
+    sync = sub.add_parser(
+        "mnp-sync", help="apply the new MNP files in DIR (increments, Port_All, Operators), each once"
+    )
+    sync.add_argument("directory", type=Path, metavar="DIR")
+    sync.set_defaults(handler=cmd_mnp_sync)
+
     registry = sub.add_parser("gen-registry", help="write a synthetic full-size registry (8-column format)")
     registry.add_argument("outdir", type=Path)
     registry.add_argument("--ranges", type=int, default=450_000)
@@ -74,34 +84,105 @@ def add_commands(commands: Any) -> None:
     gen.set_defaults(handler=cmd_gen_mnp)
 
 
+class Progress:
+    """Progress of a long command on stderr: a tqdm bar per stage (rate, ETA) on a terminal; off one (logs,
+    systemd) a line per finished download and the closing :meth:`finish` line.
+
+    Fits both progress callbacks: an import's ``(stage, rows done, rows in all)`` and a download's
+    ``(file, bytes so far, bytes expected or None)``.
+    """
+
+    def __init__(self, stream: TextIO | None = None, *, unit: str = "rows") -> None:
+        self.stream = stream or sys.stderr
+        self.unit = unit
+        self.live = self.stream.isatty()
+        self.bar: tqdm[Any] | None = None
+        self.stage = ""
+        self.started = time.monotonic()
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        bar = self.bar
+        if bar is None or stage != self.stage:
+            self._close_bar()
+            self.stage = stage
+            bar = self.bar = tqdm(
+                total=total,
+                desc=stage,
+                unit=self.unit,
+                unit_scale=self.unit == "B",
+                file=self.stream,
+                disable=not self.live,
+                leave=False,
+                mininterval=0.25,
+            )
+        bar.update(done - bar.n)
+        if not self.live and self.unit == "B" and total is not None and done >= total:
+            self.stream.write(f"{stage}: {done:,} bytes downloaded\n")
+
+    def finish(self, message: str) -> None:
+        self._close_bar()
+        self.stream.write(f"{message} in {time.monotonic() - self.started:.1f} s\n")
+        self.stream.flush()
+
+    def _close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def shown_url(url: str) -> str:
+    """The Redis URL without its password, fit to print."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def publish(settings: Settings, store: LocalStore, version: str, *, done_locally: str) -> None:
+    """With Redis configured, make ``version`` what every replica serves (uploading it if Redis lacks it).
+
+    ``done_locally`` says what already happened here, for the error: the local data dir keeps it.
+    """
+    if not settings.redis.url:
+        return
+
+    async def make_current() -> None:
+        async with open_redis(settings, uploads=True) as redis:
+            assert redis is not None
+            keep = settings.data.keep_versions
+            await redis_store.make_current(redis, settings.redis.prefix, store, version, keep=keep)
+
+    try:
+        asyncio.run(make_current())
+    except (RedisError, OSError) as error:
+        raise DataError(f"{done_locally}, but publishing to Redis failed: {error}") from None
+    print(f"{version} is current in Redis at {shown_url(settings.redis.url)}", file=sys.stderr)
+
+
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
-    progress = TerminalProgress()
+    progress = Progress()
     store = LocalStore(settings.data_dir)
     meta = import_registry(
         store, args.paths, brands=settings.data.brands, keep=settings.data.keep_versions, progress=progress
     )
     progress.finish(f"imported {meta.ranges:,} ranges, {meta.operators:,} operators")
-    _publish_to_redis(settings, store, meta)
+    publish(settings, store, meta.version, done_locally=f"imported locally as {meta.version}")
     print(f"dataset {meta.version}: {meta.ranges:,} ranges, {meta.ported:,} ported numbers")
     return 0
 
 
 def cmd_import_mnp(settings: Settings, args: argparse.Namespace) -> int:
-    progress = TerminalProgress()
+    progress = Progress()
     store = LocalStore(settings.data_dir)
     meta = import_mnp(
         store, args.paths, keep=settings.data.keep_versions, progress=progress, brands=settings.data.brands
     )
     progress.finish(f"imported MNP data: {meta.ported:,} ported numbers")
-    _publish_to_redis(settings, store, meta)
+    publish(settings, store, meta.version, done_locally=f"imported locally as {meta.version}")
     print(f"dataset {meta.version}: {meta.ranges:,} ranges, {meta.ported:,} ported numbers")
     return 0
-
-
-def _publish_to_redis(settings: Settings, store: LocalStore, meta: Meta) -> None:
-    if settings.redis.url:
-        redis_store.publish_settings(settings, store, meta.version)
-        print(f"published {meta.version} to Redis at {shown_url(settings.redis.url)}", file=sys.stderr)
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
@@ -124,11 +205,9 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 
 def _redis_status(settings: Settings, local: str) -> str:
     async def read() -> str | None:
-        client = Redis.from_url(settings.redis.url or "", socket_timeout=settings.redis.timeout)
-        try:
-            return await redis_store.current_version(client, settings.redis.prefix)
-        finally:
-            await client.aclose()
+        async with open_redis(settings) as redis:
+            assert redis is not None
+            return await redis_store.current_version(redis, settings.redis.prefix)
 
     try:
         version = asyncio.run(read())
@@ -139,16 +218,6 @@ def _redis_status(settings: Settings, local: str) -> str:
     return f"current {version}" + (" (same as local)" if version == local else " (differs from local)")
 
 
-def shown_url(url: str) -> str:
-    """The Redis URL without its password, fit to print."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
-
 def _age(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
@@ -157,6 +226,122 @@ def _age(seconds: float) -> str:
     if seconds < 172_800:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86_400:.1f} days"
+
+
+def cmd_update(settings: Settings, args: argparse.Namespace) -> int:
+    if args.every is None:
+        try:
+            asyncio.run(_update_once(settings, args))
+        except NumlookupError as error:
+            raise _keeps(error, LocalStore(settings.data_dir).current_version()) from error
+        return 0
+    interval = parse_interval(args.every)
+    asyncio.run(_update_forever(settings, args, interval))
+    return 0
+
+
+async def _update_once(settings: Settings, args: argparse.Namespace) -> UpdateReport:
+    store = LocalStore(settings.data_dir)
+    portal = Portal(
+        settings.data.portal_url,
+        verify=not (args.insecure or settings.data.portal_insecure),
+        retries=settings.data.portal_retries,
+        backoff=settings.data.portal_backoff,
+        read_timeout=settings.data.portal_read_timeout,
+    )
+    async with portal:
+        report = await update_registry(
+            store,
+            portal,
+            _registry_importer(settings, Progress()),
+            max_loss=settings.data.max_range_loss,
+            keep=settings.data.keep_versions,
+            force=args.force,
+            progress=Progress(unit="B"),
+        )
+    if report.changed and report.version is not None:
+        await asyncio.to_thread(
+            publish, settings, store, report.version, done_locally=f"{report.version} is current locally"
+        )
+    print(report.summary(), flush=True)
+    return report
+
+
+def _registry_importer(settings: Settings, progress: Progress) -> Importer:
+    def run(store: LocalStore, paths: Sequence[Path]) -> Meta:
+        # keep + 1: the staging store holds the current version besides the new one
+        keep = settings.data.keep_versions + 1
+        return import_registry(store, paths, brands=settings.data.brands, keep=keep, progress=progress)
+
+    return run
+
+
+def _keeps(error: NumlookupError, current: str | None) -> NumlookupError:
+    """The same error, saying what keeps serving."""
+    if "keeps serving" in str(error):
+        return error
+    serving = f"{current} keeps serving" if current else "no dataset imported yet"
+    return NumlookupError(f"update failed: {error} — {serving}")
+
+
+async def _update_forever(settings: Settings, args: argparse.Namespace, interval: float) -> None:
+    with stop_on_signals() as stop:
+        await run_every(interval, lambda: _update_once(settings, args), stop)
+
+
+def cmd_versions(settings: Settings, args: argparse.Namespace) -> int:
+    infos = history.list_versions(LocalStore(settings.data_dir))
+    if not infos:
+        print("no dataset versions yet: run 'numlookup data update' or 'numlookup data import'")
+        return 1
+    for info in infos:
+        meta = info.meta
+        mark = "*" if info.current else " "
+        sources = ", ".join(Path(source).name for source in meta.sources + meta.mnp_sources)
+        print(
+            f"{mark} {meta.version}  {meta.created:%Y-%m-%d %H:%M} UTC  "
+            f"{meta.ranges:>8,} ranges {meta.ported:>11,} ported  {sources}"
+        )
+    return 0
+
+
+def cmd_rollback(settings: Settings, args: argparse.Namespace) -> int:
+    store = LocalStore(settings.data_dir)
+    old, new = history.rollback(store)
+    publish(settings, store, new, done_locally=f"{new} is current locally")
+    print(f"rolled back: {new} now serving (was {old})")
+    return 0
+
+
+def cmd_diff(settings: Settings, args: argparse.Namespace) -> int:
+    store = LocalStore(settings.data_dir)
+    old, new = history.resolve(store, args.old), history.resolve(store, args.new)
+    report = history.diff_versions(store, old, new)
+    text = (
+        json.dumps(report.to_json(), ensure_ascii=False, indent=1)
+        if args.json
+        else history.render(report, top=args.top)
+    )
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `numlookup data diff | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def cmd_mnp_sync(settings: Settings, args: argparse.Namespace) -> int:
+    progress = Progress()
+
+    def run(store: LocalStore, paths: Sequence[Path]) -> Meta:
+        keep = settings.data.keep_versions
+        return import_mnp(store, paths, keep=keep, progress=progress, brands=settings.data.brands)
+
+    store = LocalStore(settings.data_dir)
+    report = mnpsync.sync(store, args.directory, run)
+    if report.applied and report.version is not None:
+        publish(settings, store, report.version, done_locally=f"{report.version} is current locally")
+    print(report.summary())
+    return 0
 
 
 def cmd_gen_registry(settings: Settings, args: argparse.Namespace) -> int:
@@ -171,9 +356,6 @@ def cmd_gen_mnp(settings: Settings, args: argparse.Namespace) -> int:
     if args.numbers < 1 or args.increments < 0:
         raise DataError("--numbers must be at least 1 and --increments not negative")
     if args.registry:
-        from worker.data.formats.brands import Brands
-        from worker.data.importer.registry import build_registry
-
         build = build_registry(args.registry, Brands.load(settings.data.brands))
         ranges = mobile_ranges(build.ranges, [operator.inn for operator in build.operators])
     else:

@@ -1,4 +1,4 @@
-"""``numlookup`` (and ``python -m worker``): one argparse tree; each area adds its own commands.
+"""``numlookup`` (and ``python -m worker``): one argparse tree, ``numlookup lookup`` and the entry point.
 
 Every command is ``handler(settings, args) -> exit status``. Errors a user can fix print one line to stderr
 and exit 2; nothing prints a traceback for bad input.
@@ -8,27 +8,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Final
 
 from worker import __version__
 from worker.answer.voxlink import Outcome, v1_reply, v2_reply
+from worker.cli import data, serve
 from worker.errors import InvalidNumber, NumlookupError
 from worker.service.resources import open_engine, open_redis
 from worker.settings import Settings, load_settings
 
 Handler = Callable[[Settings, argparse.Namespace], int]
-
-# Modules that add subcommands with add_commands(subparsers); one per area, so each owns its CLI.
-COMMAND_MODULES: Final[tuple[str, ...]] = (
-    "worker.cli.data",
-    "worker.cli.data_update",  # adds to the data group: after worker.cli.data
-    "worker.cli.serve",
-)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,8 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     lookup.add_argument("--translit", action="store_true", help="Latin letters, as ?translit=1 does")
     lookup.set_defaults(handler=cmd_lookup)
 
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).add_commands(commands)
+    data.add_commands(commands)
+    serve.add_commands(commands)
     return parser
 
 

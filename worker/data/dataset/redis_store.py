@@ -7,7 +7,6 @@ Keys (``P`` is ``settings.redis.prefix``)::
     P:dataset:<version>:manifest      JSON {file: {size, chunks, sha256}}
     P:dataset:versions                sorted set of published versions (score: publication time)
     P:dataset:current                 the version every replica serves, set last
-    P:dataset                         pub/sub channel: the new version's name
 
 A replica downloads a version it does not have into its own data dir (scratch directory, checked against the
 manifest's sizes and hashes, then published atomically) and opens it from there, memory-mapped like any local
@@ -32,7 +31,6 @@ from redis.exceptions import RedisError
 from worker.data.dataset.format import Dataset
 from worker.data.dataset.store import LocalStore
 from worker.errors import DataError
-from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +42,6 @@ class Keys:
         self.root = f"{prefix}:dataset"
         self.current = f"{self.root}:current"
         self.versions = f"{self.root}:versions"
-        self.channel = self.root
 
     def manifest(self, version: str) -> str:
         return f"{self.root}:{version}:manifest"
@@ -82,32 +79,19 @@ async def publish(redis: Redis, prefix: str, directory: Path, *, keep: int, chun
     await redis.set(keys.manifest(version), json.dumps(manifest))
     await redis.zadd(keys.versions, {version: time.time()})
     await redis.set(keys.current, version)  # last: replicas switch only to a complete version
-    await redis.publish(keys.channel, version)
     await prune(redis, prefix, keep)
     return version
 
 
-def publish_settings(settings: Settings, store: LocalStore, version: str) -> None:
-    """Publish a local version to the Redis of ``settings`` (no-op without a URL); for CLI-like callers.
+async def make_current(redis: Redis, prefix: str, store: LocalStore, version: str, *, keep: int) -> None:
+    """Make local ``version`` the one every replica serves: point at it, uploading it if Redis lacks it.
 
-    Uses its own client: a 100 MB value takes longer than the service's short socket timeout.
+    Replicas notice within ``data.reload_interval`` (they poll ``P:dataset:current``).
     """
-    url = settings.redis.url
-    if not url:
-        return
-
-    async def upload() -> None:
-        client = Redis.from_url(url, socket_timeout=120, socket_connect_timeout=settings.redis.timeout)
-        try:
-            directory = store.versions_dir / version
-            await publish(client, settings.redis.prefix, directory, keep=settings.data.keep_versions)
-        finally:
-            await client.aclose()
-
-    try:
-        asyncio.run(upload())
-    except (RedisError, OSError) as error:
-        raise DataError(f"imported locally as {version}, but publishing to Redis failed: {error}") from None
+    if await redis.exists(Keys(prefix).manifest(version)):
+        await redis.set(Keys(prefix).current, version)
+    else:
+        await publish(redis, prefix, store.versions_dir / version, keep=keep)
 
 
 async def current_version(redis: Redis, prefix: str) -> str | None:
