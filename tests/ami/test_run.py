@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.ami.fake_asterisk import FakeAsterisk
+from tests.metrics import AMI_SERIES, API_SERIES, sample, series
 from worker.service.serve import serve_everything
 from worker.settings import Settings
 
@@ -49,11 +50,23 @@ async def test_api_worker_and_fastagi_answer_from_one_process(
     while not commands or b"NUM_STATUS" not in commands[-1]:
         commands.append(await reader.readline())
         writer.write(b"200 result=1\n")
+    assert await reader.read() == b""  # the server hangs up once the session is counted
     writer.close()
     assert b'SET VARIABLE NUM_OPERATOR "\xd0\x9c\xd0\xa2\xd0\xa1"\n' in commands  # МТС
 
     status, body = await get_when_listening(f"{base}/health")
     health = json.loads(body)
     assert health["ami"]["ok"] is True
+
+    # One /metrics with both front ends' series; no Redis configured, so no numlookup_redis_up.
+    status, text = await get_when_listening(f"{base}/metrics")
+    assert status == 200
+    assert sample(text, "numlookup_http_requests_total", route="v1", status="200") == 1
+    assert sample(text, "numlookup_ami_answers_total", status="OK") == 1
+    assert sample(text, "numlookup_fastagi_answers_total", status="OK") == 1
+    assert sample(text, "numlookup_ami_connected", server=f"127.0.0.1:{asterisk.port}") == 1
+    expected = {**API_SERIES, **AMI_SERIES}
+    del expected["numlookup_redis_up"]
+    assert series(text) == expected
     stop.set()
     await asyncio.wait_for(service, 10)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import NoReturn
 
 import pytest
 from openapi_spec_validator import validate
+from prometheus_client.core import CounterMetricFamily, Metric
 from redis.asyncio import Redis
 
 from tests.api.conftest import Client, MakeClient
+from tests.metrics import API_SERIES, sample, series
 from worker.api.health import AmiState
 from worker.data.dataset.format import Dataset
 from worker.lookup.cache import RedisCache
@@ -19,7 +20,7 @@ from worker.lookup.engine import LookupEngine
 
 
 class FakeAmi:
-    """Shaped like worker.asterisk.worker.EnrichmentWorker: health() and metrics_text()."""
+    """Shaped like worker.asterisk.worker.EnrichmentWorker: health() and a Prometheus collect()."""
 
     def __init__(self, connected: bool) -> None:
         self.connected = connected
@@ -27,8 +28,8 @@ class FakeAmi:
     def health(self) -> Mapping[str, object]:
         return {"ok": self.connected, "ami": [{"server": "127.0.0.1:5038"}]}
 
-    def metrics_text(self) -> str:
-        return '# TYPE numlookup_ami_events_total counter\nnumlookup_ami_events_total{server="a"} 7\n'
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily("numlookup_ami_events", "UserEvent(Num) events received", 7)
 
 
 async def health(client: Client) -> dict[str, object]:
@@ -70,17 +71,6 @@ async def test_health_with_redis_and_ami(make_client: MakeClient, redis: Redis) 
     assert sample(metrics_text, "numlookup_ami_events_total") == 7
 
 
-def sample(text: str, name: str, **labels: str) -> float:
-    """One sample's value from the exposition text (labels may be a subset)."""
-    for line in text.splitlines():
-        match = re.fullmatch(r"(\w+)\{(.*)\} (\S+)", line)
-        if match and match[1] == name:
-            found = dict(re.findall(r'(\w+)="([^"]*)"', match[2]))
-            if all(found.get(key) == value for key, value in labels.items()):
-                return float(match[3])
-    raise AssertionError(f"no {name} {labels} in\n{text}")
-
-
 async def test_metrics(make_client: MakeClient, dataset: Dataset, redis: Redis) -> None:
     engine = LookupEngine(dataset, shared=RedisCache(redis))
     client = await make_client(engine_=engine, redis=redis)
@@ -101,9 +91,17 @@ async def test_metrics(make_client: MakeClient, dataset: Dataset, redis: Redis) 
     assert sample(text, "numlookup_cache_misses_total", cache="memory") == 1
     assert sample(text, "numlookup_cache_misses_total", cache="redis") == 1
     assert sample(text, "numlookup_dataset_info", version=dataset.version) == 1
-    assert sample(text, "numlookup_dataset_age_seconds") >= 0
+    assert sample(text, "numlookup_dataset_age_seconds", version=dataset.version) >= 0
     assert sample(text, "numlookup_redis_up") == 1
-    assert "# TYPE numlookup_http_request_duration_seconds histogram" in text
+    assert sample(text, "numlookup_rate_limited_total") == 0
+    assert series(text) == API_SERIES  # every series a dashboard relies on, named and labelled as always
+
+
+async def test_metrics_without_redis_have_no_redis_up(client: Client) -> None:
+    await (await client.get("/get/?num=74959898533")).read()
+    text = await (await client.get("/metrics")).text()
+    assert sample(text, "numlookup_http_requests_total", route="v1", status="200") == 1
+    assert set(series(text)) == set(API_SERIES) - {"numlookup_redis_up"}
 
 
 async def test_openapi_document_is_valid_and_covers_the_routes(client: Client) -> None:

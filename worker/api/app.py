@@ -1,7 +1,7 @@
 """The aiohttp application: routes, each wrapped by :class:`worker.api.guard.Guard`, and typed app keys.
 
 The engine, Redis client and AMI state are passed in and belong to the caller; the app owns only what it
-builds (limiter, metrics, the page) and loads them in ``cleanup_ctx``.
+builds (limiter, metrics and their Prometheus registry, the page) and loads them in ``cleanup_ctx``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Final
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 from redis.asyncio import Redis
 
 from worker import __version__
@@ -31,9 +32,12 @@ ENGINE: Final = web.AppKey("engine", LookupEngine)
 REDIS: Final = web.AppKey[Redis | None]("redis")
 AMI_STATE: Final = web.AppKey[AmiState | None]("ami_state")
 LIMITER: Final = web.AppKey("limiter", RateLimiter)
-METRICS: Final = web.AppKey("metrics", metrics.Metrics)
+METRICS: Final = web.AppKey("metrics", metrics.HttpCollector)
+REGISTRY: Final = web.AppKey("registry", CollectorRegistry)
 PAGE: Final = web.AppKey("page", bytes)
-METRICS_HEADERS: Final = headers_for(metrics.CONTENT_TYPE)
+# The text format generate_latest() writes. Not CONTENT_TYPE_LATEST, which says version=1.0.0 since
+# prometheus_client 0.23: this keeps the header scrapers have always seen.
+METRICS_HEADERS: Final = headers_for(CONTENT_TYPE_PLAIN_0_0_4)
 
 
 def create_app(
@@ -53,7 +57,12 @@ def create_app(
     app[REDIS] = redis
     app[AMI_STATE] = ami_state
     app[LIMITER] = limiter
-    app[METRICS] = stats
+    app[METRICS] = metrics.HttpCollector(stats, engine, limiter)
+    # Per app, not prometheus_client's global REGISTRY: a process (or a test session) may build several apps.
+    app[REGISTRY] = registry = CollectorRegistry()
+    registry.register(app[METRICS])
+    if isinstance(ami_state, health.AmiMetrics):
+        registry.register(ami_state)
     app.cleanup_ctx.append(load_page)
     app.cleanup_ctx.append(quiet_protocol_errors)
     app.cleanup_ctx.append(close_limiter)
@@ -135,9 +144,6 @@ async def health_view(request: web.Request) -> web.Response:
 async def metrics_view(request: web.Request) -> web.Response:
     app = request.app
     redis = app[REDIS]
-    redis_up = None if redis is None else await health.redis_reachable(redis, app[SETTINGS].redis.timeout)
-    text = app[METRICS].render(app[ENGINE], rate_limited=app[LIMITER].rejected, redis_up=redis_up)
-    ami = app[AMI_STATE]
-    if isinstance(ami, health.AmiMetrics):
-        text += ami.metrics_text().rstrip("\n") + "\n"
-    return web.Response(body=text.encode(), headers=METRICS_HEADERS)
+    if redis is not None:
+        app[METRICS].redis_up = await health.redis_reachable(redis, app[SETTINGS].redis.timeout)
+    return web.Response(body=generate_latest(app[REGISTRY]), headers=METRICS_HEADERS)

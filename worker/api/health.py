@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
+from prometheus_client.core import Metric
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -31,9 +32,12 @@ class AmiState(Protocol):
 
 @runtime_checkable
 class AmiMetrics(Protocol):
-    """Optional: Prometheus lines the AMI worker appends to ``/metrics``."""
+    """Optional: the AMI worker as a prometheus_client collector, registered with the API's ``/metrics``.
 
-    def metrics_text(self) -> str: ...
+    ``collect()`` is called on every scrape and yields the worker's metric families.
+    """
+
+    def collect(self) -> Iterable[Metric]: ...
 
 
 async def redis_reachable(redis: Redis, seconds: float) -> bool:

@@ -1,36 +1,23 @@
-"""Counters and a latency histogram for the AMI worker and FastAGI, rendered as Prometheus text."""
+"""Counters and a latency histogram for the AMI worker and FastAGI, and their Prometheus metric families.
+
+Handlers bump plain ints and :class:`collections.Counter` entries (one event loop, no locks);
+:meth:`HandlerStats.collect` reads them when ``/metrics`` is scraped.
+"""
 
 from __future__ import annotations
 
-import bisect
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
+from prometheus_client.core import Metric
+
+from worker.metrics import Histogram, bucket_labels, counter, histogram_family
+
 LATENCY_BUCKETS: Final = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-
-
-@dataclass(slots=True)
-class Histogram:
-    bounds: tuple[float, ...] = LATENCY_BUCKETS
-    counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
-    total: float = 0.0
-    count: int = 0
-
-    def observe(self, seconds: float) -> None:
-        self.counts[bisect.bisect_left(self.bounds, seconds)] += 1
-        self.total += seconds
-        self.count += 1
-
-    def lines(self, name: str, help_text: str) -> list[str]:
-        out = [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
-        running = 0
-        for bound, count in zip(self.bounds, self.counts, strict=False):
-            running += count
-            out.append(f'{name}_bucket{{le="{bound:g}"}} {running}')
-        out.append(f'{name}_bucket{{le="+Inf"}} {self.count}')
-        out += [f"{name}_sum {self.total:.6f}", f"{name}_count {self.count}"]
-        return out
+LATENCY_LE: Final = bucket_labels(LATENCY_BUCKETS, "{:g}".format)  # "1", not "1.0", as it always was
+UNANSWERED: Final = ("hangups", "duplicates", "rejected", "timeouts", "failures", "stale")
 
 
 @dataclass(slots=True)
@@ -44,7 +31,8 @@ class HandlerStats:
     failures: int = 0  # Asterisk refused a Setvar for another reason
     stale: int = 0  # the AMI session changed before the answer: not sent
     claim_errors: int = 0  # Redis unreachable for a claim: answered anyway
-    latency: Histogram = field(default_factory=Histogram)  # event received → NUM_STATUS acknowledged
+    # event received → NUM_STATUS acknowledged
+    latency: Histogram = field(default_factory=lambda: Histogram(LATENCY_BUCKETS))
     agi_sessions: int = 0
     agi_answers: Counter[str] = field(default_factory=Counter)
     agi_aborted: int = 0  # EOF, hang-up or garbage before every variable was set
@@ -65,37 +53,37 @@ class HandlerStats:
     def fastagi_dict(self) -> dict[str, object]:
         return {"sessions": self.agi_sessions, "answers": dict(self.agi_answers), "aborted": self.agi_aborted}
 
-    def lines(self) -> list[str]:
-        out = _counter("numlookup_ami_events_total", "UserEvent(Num) events received", self.events)
-        out += [
-            "# HELP numlookup_ami_answers_total NUM_STATUS set on a channel, by status",
-            "# TYPE numlookup_ami_answers_total counter",
-        ]
-        out += [f'numlookup_ami_answers_total{{status="{s}"}} {n}' for s, n in sorted(self.answers.items())]
-        out += [
-            "# HELP numlookup_ami_unanswered_total events not answered, by reason",
-            "# TYPE numlookup_ami_unanswered_total counter",
-        ]
-        for reason in ("hangups", "duplicates", "rejected", "timeouts", "failures", "stale"):
-            out.append(f'numlookup_ami_unanswered_total{{reason="{reason}"}} {getattr(self, reason)}')
-        out += _counter(
-            "numlookup_ami_claim_errors_total",
-            "Redis claims that failed (answered anyway)",
-            self.claim_errors,
+    def collect(self) -> Iterator[Metric]:
+        yield counter("numlookup_ami_events", "UserEvent(Num) events received", (), [((), self.events)])
+        yield counter(
+            "numlookup_ami_answers",
+            "NUM_STATUS set on a channel, by status",
+            ("status",),
+            (((status,), n) for status, n in sorted(self.answers.items())),
         )
-        out += self.latency.lines("numlookup_ami_answer_seconds", "event received to NUM_STATUS acknowledged")
-        out += _counter("numlookup_fastagi_sessions_total", "FastAGI sessions", self.agi_sessions)
-        out += [
-            "# HELP numlookup_fastagi_answers_total FastAGI NUM_STATUS set, by status",
-            "# TYPE numlookup_fastagi_answers_total counter",
-        ]
-        out += [
-            f'numlookup_fastagi_answers_total{{status="{s}"}} {n}'
-            for s, n in sorted(self.agi_answers.items())
-        ]
-        out += _counter("numlookup_fastagi_aborted_total", "FastAGI sessions cut short", self.agi_aborted)
-        return out
-
-
-def _counter(name: str, help_text: str, value: int) -> list[str]:
-    return [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {value}"]
+        yield counter(
+            "numlookup_ami_unanswered",
+            "events not answered, by reason",
+            ("reason",),
+            (((reason,), getattr(self, reason)) for reason in UNANSWERED),
+        )
+        yield counter(
+            "numlookup_ami_claim_errors",
+            "Redis claims that failed (answered anyway)",
+            (),
+            [((), self.claim_errors)],
+        )
+        yield histogram_family(
+            "numlookup_ami_answer_seconds",
+            "event received to NUM_STATUS acknowledged",
+            LATENCY_LE,
+            [((), self.latency)],
+        )
+        yield counter("numlookup_fastagi_sessions", "FastAGI sessions", (), [((), self.agi_sessions)])
+        yield counter(
+            "numlookup_fastagi_answers",
+            "FastAGI NUM_STATUS set, by status",
+            ("status",),
+            (((status,), n) for status, n in sorted(self.agi_answers.items())),
+        )
+        yield counter("numlookup_fastagi_aborted", "FastAGI sessions cut short", (), [((), self.agi_aborted)])

@@ -1,8 +1,9 @@
 """The enrichment worker: every AMI client and the FastAGI server, run in the background together.
 
 ``async with start_worker(settings, engine, redis) as worker:`` runs them until the block exits;
-``worker.health()`` and its metrics feed the HTTP API's ``/health`` and ``/metrics`` when both run in one
-process (``numlookup run``, :mod:`worker.service.serve`).
+``worker.health()`` feeds the HTTP API's ``/health``, and the worker, a prometheus_client collector
+(``collect()``), is registered with its ``/metrics`` when both run in one process (``numlookup run``,
+:mod:`worker.service.serve`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Final
 
+from prometheus_client.core import Metric
 from redis.asyncio import Redis
 
 from worker.asterisk.ami import AmiClient
@@ -21,6 +24,7 @@ from worker.asterisk.stats import HandlerStats
 from worker.handlers import route_user_events, user_event_table
 from worker.handlers.claims import Claims
 from worker.lookup.engine import LookupEngine
+from worker.metrics import Family, counter, gauge
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,21 +72,13 @@ class EnrichmentWorker:
             },
         }
 
-    def metrics_text(self) -> str:
-        """Prometheus exposition lines (no trailing ``# EOF``), ready to append to the API's own."""
+    def collect(self) -> Iterator[Metric]:
+        """The worker's Prometheus metric families, read when ``/metrics`` is scraped."""
         self.stats.claim_errors = self.claims.errors
-        lines = self.stats.lines()
-        per_server: list[tuple[str, str, str, Callable[[AmiClient], int]]] = [
-            ("numlookup_ami_connected", "gauge", "1 while logged in", _connected),
-            ("numlookup_ami_reconnects_total", "counter", "sessions re-established", _reconnects),
-            ("numlookup_ami_login_failures_total", "counter", "Logins refused", _login_failures),
-            ("numlookup_ami_watchdog_timeouts_total", "counter", "Pings unanswered in time", _watchdog),
-            ("numlookup_ami_dropped_actions_total", "counter", "stale actions dropped", _dropped),
-        ]
-        for name, kind, help_text, value in per_server:
-            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-            lines += [f'{name}{{server="{_label(c.name)}"}} {value(c)}' for c in self.clients]
-        return "\n".join(lines) + "\n"
+        yield from self.stats.collect()
+        clients = self.clients
+        for name, family, documentation, value in PER_SERVER:
+            yield family(name, documentation, ("server",), [((c.name,), value(c)) for c in clients])
 
     async def run(self) -> None:
         """Run every AMI client until cancelled (FastAGI is started and closed by :func:`start_worker`)."""
@@ -95,24 +91,19 @@ def _connected(client: AmiClient) -> int:
     return int(client.state == "connected")
 
 
-def _reconnects(client: AmiClient) -> int:
-    return client.stats.reconnects
-
-
-def _login_failures(client: AmiClient) -> int:
-    return client.stats.login_failures
-
-
-def _watchdog(client: AmiClient) -> int:
-    return client.stats.watchdog_timeouts
-
-
-def _dropped(client: AmiClient) -> int:
-    return client.stats.dropped_actions
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+# name (counters without _total), family, HELP, value: one series per Asterisk, labelled server.
+PER_SERVER: Final[tuple[tuple[str, Family, str, Callable[[AmiClient], int]], ...]] = (
+    ("numlookup_ami_connected", gauge, "1 while logged in", _connected),
+    ("numlookup_ami_reconnects", counter, "sessions re-established", lambda c: c.stats.reconnects),
+    ("numlookup_ami_login_failures", counter, "Logins refused", lambda c: c.stats.login_failures),
+    (
+        "numlookup_ami_watchdog_timeouts",
+        counter,
+        "Pings unanswered in time",
+        lambda c: c.stats.watchdog_timeouts,
+    ),
+    ("numlookup_ami_dropped_actions", counter, "stale actions dropped", lambda c: c.stats.dropped_actions),
+)
 
 
 @contextlib.asynccontextmanager
