@@ -22,15 +22,9 @@ import numpy.typing as npt
 
 from worker.answer.model import Operator
 from worker.data.dataset import ported
-from worker.data.dataset.format import (
-    RANGE_DTYPE,
-    Dataset,
-    Meta,
-    line_type_for_code,
-    new_version,
-    write_dataset,
-)
+from worker.data.dataset.format import RANGE_DTYPE, Dataset, Meta, line_type_for_code
 from worker.data.dataset.store import LocalStore
+from worker.data.dataset.writer import new_version, write_dataset
 from worker.data.formats.brands import Brands
 from worker.data.formats.names import name_key, readable_region
 from worker.data.formats.registry import TAIL, read_registry, registry_files
