@@ -11,7 +11,7 @@ import pytest
 from worker.answer.model import RussianAnswer
 from worker.data.dataset.format import Dataset
 from worker.data.dataset.store import LocalStore
-from worker.data.importer.registry import import_mnp
+from worker.data.importer.mnp import import_mnp
 from worker.data.synthetic.registry import gen_mnp, mobile_ranges
 from worker.errors import DataError, MalformedInput
 from worker.lookup.engine import LookupEngine

@@ -16,7 +16,8 @@ from redis.exceptions import RedisError
 from worker.data.dataset import redis_store
 from worker.data.dataset.format import Dataset, Meta
 from worker.data.dataset.store import LocalStore
-from worker.data.importer.registry import import_mnp, import_registry
+from worker.data.importer.mnp import import_mnp
+from worker.data.importer.registry import import_registry
 from worker.data.synthetic.registry import gen_mnp, gen_registry, mobile_ranges
 from worker.errors import DataError
 from worker.settings import Settings

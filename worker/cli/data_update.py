@@ -25,7 +25,9 @@ from worker.cli.data import TerminalProgress
 from worker.data.dataset import redis_store
 from worker.data.dataset.format import Meta
 from worker.data.dataset.store import LocalStore
-from worker.data.importer.registry import Progress, import_mnp, import_registry
+from worker.data.importer.build import Progress
+from worker.data.importer.mnp import import_mnp
+from worker.data.importer.registry import import_registry
 from worker.data.updates import history, mnpsync
 from worker.data.updates.portal import Portal
 from worker.data.updates.update import Importer, UpdateReport, parse_interval, run_every, update_registry

@@ -1,4 +1,7 @@
-"""Applying MNP files to a ported-number set: operator codes, snapshots, increments, in order.
+"""MNP import: MNP files applied onto the current version's registry, published as a new version.
+
+Operator codes, then snapshots and increments, in order, change the current version's ported-number set; the
+ranges, operators and regions stay (an operator only the Operators files know is added).
 
 Order (documented in ``docs/data.md``): every ``Operators`` file first; then the port files sorted by the
 digit groups of their names (``Port_Increment_20260105_0002.csv`` → (20260105, 2)), a snapshot before
@@ -10,40 +13,32 @@ of a number winning, which gives the same result as applying them one file at a 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from worker.answer.model import Operator
 from worker.data.dataset import ported
-from worker.data.dataset.format import Dataset
+from worker.data.dataset.format import Dataset, Meta
+from worker.data.dataset.store import LocalStore
 from worker.data.formats.brands import Brands
 from worker.data.formats.mnp import SNAPSHOTS, MnpFile, discover, read_operators, read_port_rows
 from worker.data.formats.names import fallback_brand, readable_operator
+from worker.data.importer.build import (
+    Holders,
+    MnpCodes,
+    Progress,
+    RegistryBuild,
+    open_current,
+    publish_build,
+    quiet,
+    read_codes,
+)
 from worker.errors import DataError, MalformedInput
-
-if TYPE_CHECKING:
-    from worker.data.importer.registry import Holders, Progress
-
-
-@dataclass
-class MnpCodes:
-    """What the Operators files say: owner id (``mMTS``) and MNC → ИНН, and each ИНН's organisation name."""
-
-    org_codes: dict[str, str] = field(default_factory=dict)
-    mncs: dict[str, str] = field(default_factory=dict)
-    names: dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"org_codes": self.org_codes, "mncs": self.mncs, "names": self.names}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> MnpCodes:
-        return cls(dict(data.get("org_codes", {})), dict(data.get("mncs", {})), dict(data.get("names", {})))
+from worker.settings import default_brands_file
 
 
 @dataclass
@@ -74,6 +69,49 @@ class OperatorTable:
                 raise DataError("more than 65534 operators")
             self.operators.append(Operator(inn=inn, name=name, brand=brand))
         return index
+
+
+def import_mnp(
+    store: LocalStore,
+    paths: Sequence[Path],
+    *,
+    keep: int,
+    progress: Progress | None = None,
+    brands: Path | None = None,
+) -> Meta:
+    """Apply MNP files onto the current version's registry and publish the result as a new version.
+
+    Operators files are read first; then, in file-name date order, a ``Port_All`` snapshot replaces the
+    ported set and ``Port_Increment``/``Return_Increment`` files change it (see ``docs/data.md``).
+    """
+    current = open_current(store)
+    if current is None:
+        raise DataError("import the registry first (numlookup data import PATH): MNP data needs its ranges")
+    report = progress or quiet
+    try:
+        build = RegistryBuild(list(current.operators), list(current.regions), current.range_array())
+        codes = read_codes(current.directory)
+        result = apply_mnp_files(
+            current,
+            build.operators,
+            Holders(build.ranges),
+            codes,
+            [Path(p) for p in paths],
+            Brands.load(brands or default_brands_file()),
+            report,
+        )
+        sources = current.meta.mnp_sources if not result.replaced else []
+        return publish_build(
+            store,
+            build,
+            result.keys,
+            codes,
+            keep=keep,
+            sources=current.meta.sources,
+            mnp_sources=[*sources, *result.sources],
+        )
+    finally:
+        current.close()
 
 
 def apply_mnp_files(
