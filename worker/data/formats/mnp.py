@@ -1,8 +1,10 @@
 """Readers for the MNP (БДПН) files: snapshots, increments, returns and operator lists, plain or zipped.
 
-Each file is told by its header (see ``docs/data.md``); its rows are comma-separated, ``RowCount`` only on the
-first data row. Port files are read in 8 MB blocks parsed with numpy (newline and comma positions, then the
-10-digit numbers and owner ids as vector operations), because a snapshot is tens of millions of rows.
+A file is told by its header (see ``docs/data.md``) or, where it must be told before it is read (mnp-sync),
+by its name: both say one :class:`Kind`, and :func:`file_order` is the one order files apply in. Rows are
+comma-separated, ``RowCount`` only on the first data row. Port files are read in 8 MB blocks parsed with numpy
+(newline and comma positions, then the 10-digit numbers and owner ids as vector operations), because a
+snapshot is tens of millions of rows.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, Final
 
@@ -25,40 +28,90 @@ from worker.errors import MalformedInput
 CHUNK: Final = 1 << 23  # 8 MB: the temporaries of a block stay small
 OWNER_WIDTH: Final = 24  # longest owner id read (three packed uint64 words)
 
+
+class Kind(StrEnum):
+    """What an MNP file holds; the order of the members is the order files of one date apply in."""
+
+    OPERATORS = "operators"  # owner ids and MNCs → ИНН
+    SNAPSHOT = "snapshot"  # Port_All, Port_All_Full: the whole ported set
+    PORT = "port_increment"
+    RETURN = "return_increment"
+
+
+_RANK: Final = {kind: rank for rank, kind in enumerate(Kind)}
+_NAME: Final = re.compile(
+    r"^(?P<prefix>Port_All(?:_Full)?|Port_Increment|Return_Increment|Operators)", re.IGNORECASE
+)
 # kind → (owner column or None for returns, MNC column)
-PORT_KINDS: Final = {
-    "port_all": ("OwnerId", "MNC"),
-    "port_all_full": ("OwnerId", "MNC"),
-    "port_increment": ("RecipientId", "NewMNC"),
-    "return_increment": (None, "RangeHolderMNC"),
+_PORT_COLUMNS: Final = {
+    Kind.SNAPSHOT: ("OwnerId", "MNC"),
+    Kind.PORT: ("RecipientId", "NewMNC"),
+    Kind.RETURN: (None, "RangeHolderMNC"),
 }
-SNAPSHOTS: Final = ("port_all", "port_all_full")
+
+
+def file_order(name: str, kind: Kind) -> tuple[tuple[int, ...], int]:
+    """How MNP files sort: the digit groups of the file name (date, sequence), then :class:`Kind` order.
+
+    ``Port_Increment_20260105_0002.csv`` → ((20260105, 2), 2): a snapshot before the increments of its date,
+    ``Port_Increment`` before ``Return_Increment``.
+    """
+    return tuple(int(group) for group in re.findall(r"\d+", name)), _RANK[kind]
+
+
+def kind_from_name(name: str) -> Kind | None:
+    """The kind a file name announces (``Port_All_Full_20260101.csv.zip`` → snapshot), or ``None``."""
+    match = _NAME.match(name)
+    if match is None:
+        return None
+    prefix = match["prefix"].lower()
+    return Kind.SNAPSHOT if prefix.startswith("port_all") else Kind(prefix)
+
+
+def kind_from_header(columns: tuple[str, ...]) -> Kind | None:
+    """The kind a file's header columns say, or ``None`` for a file that is not an MNP file."""
+    names = set(columns)
+    if {"OrgCode", "TIN", "OrgName"} <= names:
+        return Kind.OPERATORS
+    if {"Number", "RecipientId", "NewMNC"} <= names:
+        return Kind.PORT
+    if {"Number", "RangeHolderId", "RangeHolderMNC"} <= names and "RecipientId" not in names:
+        return Kind.RETURN
+    if {"Number", "OwnerId", "MNC"} <= names:
+        return Kind.SNAPSHOT
+    return None
 
 
 @dataclass(frozen=True)
 class MnpFile:
+    """One MNP file to read: a plain CSV or a CSV inside a zip, its kind and columns told by its header."""
+
     path: Path
     member: str | None  # the CSV inside a zip, or None for a plain file
-    kind: str
+    kind: Kind
     columns: tuple[str, ...]
 
     @property
     def name(self) -> str:
-        return f"{self.path}:{self.member}" if self.member else str(self.path)
+        return _display_name(self.path, self.member)
 
     @property
     def order(self) -> tuple[tuple[int, ...], int]:
-        """Sort key: the digit groups of the file name (date, sequence), then snapshot, port, return."""
-        name = Path(self.member or self.path.name).name
-        digits = tuple(int(group) for group in re.findall(r"\d+", name))
-        rank = {"operators": 0, "port_all": 1, "port_all_full": 1, "port_increment": 2}.get(self.kind, 3)
-        return digits, rank
+        return file_order(Path(self.member or self.path.name).name, self.kind)
 
     def open(self) -> IO[bytes]:
-        if self.member is None:
-            return open(self.path, "rb")
-        archive = zipfile.ZipFile(self.path)
-        return _ClosingMember(archive, archive.open(self.member))
+        return _open(self.path, self.member)
+
+
+def _display_name(path: Path, member: str | None) -> str:
+    return f"{path}:{member}" if member else str(path)
+
+
+def _open(path: Path, member: str | None) -> IO[bytes]:
+    if member is None:
+        return open(path, "rb")
+    archive = zipfile.ZipFile(path)
+    return _ClosingMember(archive, archive.open(member))
 
 
 class _ClosingMember(io.BufferedReader):
@@ -71,19 +124,6 @@ class _ClosingMember(io.BufferedReader):
         self._archive.close()
 
 
-def kind_of(columns: tuple[str, ...]) -> str | None:
-    names = set(columns)
-    if {"OrgCode", "TIN", "OrgName"} <= names:
-        return "operators"
-    if {"Number", "RecipientId", "NewMNC"} <= names:
-        return "port_increment"
-    if {"Number", "RangeHolderId", "RangeHolderMNC"} <= names and "RecipientId" not in names:
-        return "return_increment"
-    if {"Number", "OwnerId", "MNC"} <= names:
-        return "port_all_full" if "NPId" in names else "port_all"
-    return None
-
-
 def discover(paths: list[Path]) -> list[MnpFile]:
     """Every MNP file under ``paths`` (files, directories, zips), in the order they apply."""
     found: list[MnpFile] = []
@@ -93,7 +133,7 @@ def discover(paths: list[Path]) -> list[MnpFile]:
             if entry.suffix.lower() == ".zip":
                 found.extend(_zip_members(entry))
             elif entry.suffix.lower() == ".csv" or not path.is_dir():
-                found.append(_identify(MnpFile(entry, None, "", ())))
+                found.append(_identify(entry, None))
     return sorted(found, key=lambda file: file.order)
 
 
@@ -105,20 +145,22 @@ def _zip_members(path: Path) -> list[MnpFile]:
         raise MalformedInput(path, 0, f"not a readable zip file: {error}") from error
     if not members:
         raise MalformedInput(path, 0, "no .csv file in this zip")
-    return [_identify(MnpFile(path, member, "", ())) for member in members]
+    return [_identify(path, member) for member in members]
 
 
-def _identify(file: MnpFile) -> MnpFile:
+def _identify(path: Path, member: str | None) -> MnpFile:
     try:
-        with file.open() as stream:
+        with _open(path, member) as stream:
             header = stream.readline(4096).decode("utf-8-sig", errors="replace").strip()
     except OSError as error:
-        raise MalformedInput(file.path, 0, f"cannot read: {error.strerror or error}") from error
+        raise MalformedInput(path, 0, f"cannot read: {error.strerror or error}") from error
     columns = tuple(column.strip() for column in header.split(","))
-    kind = kind_of(columns)
+    kind = kind_from_header(columns)
     if kind is None:
-        raise MalformedInput(file.name, 1, f"not an MNP file: unexpected header {header[:120]!r}")
-    return MnpFile(file.path, file.member, kind, columns)
+        raise MalformedInput(
+            _display_name(path, member), 1, f"not an MNP file: unexpected header {header[:120]!r}"
+        )
+    return MnpFile(path, member, kind, columns)
 
 
 @dataclass(frozen=True)
@@ -155,7 +197,7 @@ def read_port_rows(
     file: MnpFile, owner_of: OwnerLookup
 ) -> Iterator[tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint16]]]:
     """Blocks of (national number, operator id) for every row; return rows carry :data:`REMOVE`."""
-    owner_column, mnc_column = PORT_KINDS[file.kind]
+    owner_column, mnc_column = _PORT_COLUMNS[file.kind]
     number_at = file.columns.index("Number")
     owner_at = file.columns.index(owner_column) if owner_column else None
     mnc_at = file.columns.index(mnc_column)

@@ -1,13 +1,11 @@
 """MNP import: MNP files applied onto the current version's registry, published as a new version.
 
-Operator codes, then snapshots and increments, in order, change the current version's ported-number set; the
-ranges, operators and regions stay (an operator only the Operators files know is added).
-
-Order (documented in ``docs/data.md``): every ``Operators`` file first; then the port files sorted by the
-digit groups of their names (``Port_Increment_20260105_0002.csv`` → (20260105, 2)), a snapshot before
-the increments of the same date and ``Port_Increment`` before ``Return_Increment``. A snapshot replaces the
-ported set and drops the increments before it; the increments after it are applied together, the last row
-of a number winning, which gives the same result as applying them one file at a time.
+The ranges, operators and regions stay (an operator only the Operators files know is added); the ported set
+changes. Order (documented in ``docs/data.md``): every ``Operators`` file first; then the port files in
+:func:`worker.data.formats.mnp.file_order` (the digit groups of their names, a snapshot before the increments
+of its date, ``Port_Increment`` before ``Return_Increment``). A snapshot replaces the ported set and drops the
+increments before it; the increments after it are applied together, the last row of a number winning, which
+gives the same result as applying them one file at a time.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ from worker.data.dataset import ported
 from worker.data.dataset.format import Dataset, Meta
 from worker.data.dataset.store import LocalStore
 from worker.data.formats.brands import Brands
-from worker.data.formats.mnp import SNAPSHOTS, MnpFile, discover, read_operators, read_port_rows
+from worker.data.formats.mnp import Kind, MnpFile, discover, read_operators, read_port_rows
 from worker.data.formats.names import fallback_brand, readable_operator
 from worker.data.importer.build import (
     Holders,
@@ -126,12 +124,12 @@ def apply_mnp_files(
     files = discover(paths)
     if not files:
         raise DataError("no MNP files given")
-    learn_codes(codes, [file for file in files if file.kind == "operators"])
+    learn_codes(codes, [file for file in files if file.kind == Kind.OPERATORS])
     table = OperatorTable(operators, codes, brands)
-    port_files = [file for file in files if file.kind != "operators"]
-    snapshots = [index for index, file in enumerate(port_files) if file.kind in SNAPSHOTS]
+    port_files = [file for file in files if file.kind != Kind.OPERATORS]
+    snapshots = [index for index, file in enumerate(port_files) if file.kind == Kind.SNAPSHOT]
     start = snapshots[-1] if snapshots else -1
-    applied = [file for file in files if file.kind == "operators"] + port_files[max(start, 0) :]
+    applied = [file for file in files if file.kind == Kind.OPERATORS] + port_files[max(start, 0) :]
     # Increments first (they are small), so the snapshot's buffer is made with room for their additions.
     pending = [read_increment(file, table, holders, progress) for file in port_files[start + 1 :]]
     changes = None
