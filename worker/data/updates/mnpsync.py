@@ -17,7 +17,6 @@ newer than the snapshot are applied; older ones are recorded as superseded and n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ from typing import Any, Final
 
 from worker.data.dataset.format import Meta
 from worker.data.dataset.store import LocalStore
+from worker.data.digest import sha256_file
 from worker.data.formats.mnp import Kind, file_order, kind_from_name
 from worker.errors import DataError
 
@@ -66,16 +66,8 @@ def scan(directory: Path) -> list[SyncFile]:
         kind = kind_from_name(path.name)
         if kind is None or not path.is_file() or not path.name.lower().endswith(_SUFFIXES):
             continue
-        found.append(SyncFile(path, kind, _sha256(path)))
+        found.append(SyncFile(path, kind, sha256_file(path)))
     return sorted(found, key=lambda item: item.order)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
