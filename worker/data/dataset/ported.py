@@ -32,10 +32,6 @@ def numbers_of(keys: Keys) -> npt.NDArray[np.uint64]:
     return keys >> SHIFT
 
 
-def owners_of(keys: Keys) -> npt.NDArray[np.uint16]:
-    return (keys & OWNER_MASK).astype(np.uint16)
-
-
 def filter_in_place(keys: Keys, keep: Callable[[Keys], Mask]) -> int:
     """Move the keys ``keep`` accepts to the front of ``keys``, block by block; returns how many."""
     kept = 0

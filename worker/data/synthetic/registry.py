@@ -8,7 +8,6 @@ owned by real operators (their real ИНН; OwnerIds and MNCs as the MNP files s
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -149,8 +148,3 @@ def gen_mnp(
         day = writer.day + timedelta(days=sequence)
         written.extend(writer.increment(sequence, day, max(1, numbers // 200)))
     return written
-
-
-def zip_member(path: Path, member: str, data: bytes) -> None:
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        archive.writestr(member, data)
