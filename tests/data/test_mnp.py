@@ -13,7 +13,7 @@ from worker.data.dataset.format import Dataset
 from worker.data.dataset.store import LocalStore
 from worker.data.formats.mnp import discover
 from worker.data.importer.mnp import import_mnp
-from worker.data.synthetic.registry import gen_mnp, mobile_ranges
+from worker.data.synthetic.mnp import gen_mnp, mobile_ranges
 from worker.data.updates.mnpsync import scan
 from worker.errors import DataError, MalformedInput
 from worker.lookup.engine import LookupEngine

@@ -18,7 +18,8 @@ from worker.data.dataset.format import Dataset, Meta
 from worker.data.dataset.store import LocalStore
 from worker.data.importer.mnp import import_mnp
 from worker.data.importer.registry import import_registry
-from worker.data.synthetic.registry import gen_mnp, gen_registry, mobile_ranges
+from worker.data.synthetic.mnp import gen_mnp, mobile_ranges
+from worker.data.synthetic.registry import gen_registry
 from worker.errors import DataError
 from worker.settings import Settings
 
