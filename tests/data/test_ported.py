@@ -8,11 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worker.data.dataset import ported
+from worker.data.formats.mnp import REMOVE
 
 numbers = st.integers(min_value=9_000_000_000, max_value=9_000_000_040)
 owners = st.integers(min_value=0, max_value=5)
 rows = st.lists(st.tuples(numbers, owners), max_size=60)
-changes = st.lists(st.tuples(numbers, st.one_of(owners, st.just(ported.REMOVE))), max_size=60)
+changes = st.lists(st.tuples(numbers, st.one_of(owners, st.just(REMOVE))), max_size=60)
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +39,7 @@ def test_snapshot_then_changes_match_a_dict(
     assert set(snapshot) == {number for number, _owner in base_rows}  # one row per number survives
     expected = dict(snapshot)
     for number, owner in change_rows:
-        if owner == ported.REMOVE:
+        if owner == REMOVE:
             expected.pop(number, None)
         else:
             expected[number] = owner

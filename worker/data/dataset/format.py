@@ -35,10 +35,10 @@ import numpy as np
 import numpy.typing as npt
 
 from worker.answer.model import GEOGRAPHIC, MOBILE, Allocation, LineType, Operator, RussianAnswer
+from worker.data.formats.registry import TAIL
 from worker.errors import DataError
 
 FORMAT: Final = 2  # 2: ported numbers in 6-digit buckets
-TAIL: Final = 10_000_000  # numbers per 3-digit code
 BUCKET: Final = 10_000  # ported numbers are indexed by national // BUCKET
 BUCKETS: Final = 1_000_000
 KEY_SHIFT: Final = 16  # a ported key is ``national << KEY_SHIFT | operator``

@@ -22,11 +22,11 @@ from typing import IO, Final
 import numpy as np
 import numpy.typing as npt
 
-from worker.data.dataset.ported import REMOVE
 from worker.errors import MalformedInput
 
 CHUNK: Final = 1 << 23  # 8 MB: the temporaries of a block stay small
 OWNER_WIDTH: Final = 24  # longest owner id read (three packed uint64 words)
+REMOVE: Final = 0xFFFF  # the operator id of a row that returns a number to its range holder
 
 
 class Kind(StrEnum):

@@ -23,6 +23,7 @@ from worker.data.dataset import ported
 from worker.data.dataset.format import Dataset, Meta
 from worker.data.dataset.store import LocalStore
 from worker.data.dataset.writer import new_version, write_dataset
+from worker.data.formats.mnp import REMOVE
 
 MNP_CODES_FILE: Final = (
     "mnp.json"  # OwnerId/MNC → ИНН from the Operators files, carried from version to version
@@ -83,14 +84,14 @@ class Holders:
         index = np.searchsorted(self.starts, numbers, side="right").astype(np.int64) - 1
         inside = index >= 0
         inside[inside] = numbers[inside] <= self.ends[index[inside]]
-        holders = np.full(len(numbers), ported.REMOVE, dtype=np.uint16)
+        holders = np.full(len(numbers), REMOVE, dtype=np.uint16)
         holders[inside] = self.operators[index[inside]]
         return holders
 
     def still_ported(self, keys: ported.Keys) -> ported.Mask:
         owners = keys & ported.OWNER_MASK
         holders = self.of(keys >> ported.SHIFT).astype(np.uint64)
-        moved: ported.Mask = (holders != np.uint64(ported.REMOVE)) & (holders != owners)
+        moved: ported.Mask = (holders != np.uint64(REMOVE)) & (holders != owners)
         return moved
 
 

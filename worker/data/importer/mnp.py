@@ -23,7 +23,7 @@ from worker.data.dataset import ported
 from worker.data.dataset.format import Dataset, Meta
 from worker.data.dataset.store import LocalStore
 from worker.data.formats.brands import Brands
-from worker.data.formats.mnp import Kind, MnpFile, discover, read_operators, read_port_rows
+from worker.data.formats.mnp import REMOVE, Kind, MnpFile, discover, read_operators, read_port_rows
 from worker.data.formats.names import fallback_brand, readable_operator
 from worker.data.importer.build import (
     Holders,
@@ -63,7 +63,7 @@ class OperatorTable:
             name = (entry.name if entry else None) or readable_operator(self.codes.names.get(inn) or inn)
             brand = entry.brand if entry else fallback_brand(name)
             index = self.by_inn[inn] = len(self.operators)
-            if index >= ported.REMOVE:
+            if index >= REMOVE:
                 raise DataError("more than 65534 operators")
             self.operators.append(Operator(inn=inn, name=name, brand=brand))
         return index
@@ -189,7 +189,7 @@ def read_snapshot(
     for numbers, owners in _rows(file, table, progress):
         rows += len(numbers)
         holder = holders.of(numbers)
-        moved = (holder != ported.REMOVE) & (holder != owners)
+        moved = (holder != REMOVE) & (holder != owners)
         keys.append(ported.make_keys(numbers[moved], owners[moved]))
     if not rows:  # an empty snapshot would silently un-port every number: a broken download, not data
         raise MalformedInput(file.name, 2, "the snapshot has no rows")
@@ -203,7 +203,7 @@ def read_increment(
     numbers_parts, owner_parts = [], []
     for numbers, owners in _rows(file, table, progress):
         holder = holders.of(numbers)
-        owners = np.where((holder == ported.REMOVE) | (holder == owners), ported.REMOVE, owners)
+        owners = np.where((holder == REMOVE) | (holder == owners), REMOVE, owners)
         numbers_parts.append(numbers)
         owner_parts.append(owners.astype(np.uint16))
     if not numbers_parts:
