@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worker.data.dataset import ported
-from worker.data.formats.mnp import REMOVE
+from worker.data.formats.port_rows import REMOVE
 
 numbers = st.integers(min_value=9_000_000_000, max_value=9_000_000_040)
 owners = st.integers(min_value=0, max_value=5)

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from worker.data.dataset.format import KEY_SHIFT
-from worker.data.formats.mnp import REMOVE
+from worker.data.formats.port_rows import REMOVE
 
 Keys = npt.NDArray[np.uint64]
 Mask = npt.NDArray[np.bool_]

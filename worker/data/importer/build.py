@@ -23,7 +23,7 @@ from worker.data.dataset import ported
 from worker.data.dataset.format import Dataset, Meta
 from worker.data.dataset.store import LocalStore
 from worker.data.dataset.writer import new_version, write_dataset
-from worker.data.formats.mnp import REMOVE
+from worker.data.formats.port_rows import REMOVE
 
 MNP_CODES_FILE: Final = (
     "mnp.json"  # OwnerId/MNC → ИНН from the Operators files, carried from version to version

@@ -23,8 +23,9 @@ from worker.data.dataset import ported
 from worker.data.dataset.format import Dataset, Meta
 from worker.data.dataset.store import LocalStore
 from worker.data.formats.brands import Brands
-from worker.data.formats.mnp import REMOVE, Kind, MnpFile, discover, read_operators, read_port_rows
+from worker.data.formats.mnp import Kind, MnpFile, discover, read_operators
 from worker.data.formats.names import fallback_brand, readable_operator
+from worker.data.formats.port_rows import REMOVE, read_port_rows
 from worker.data.importer.build import (
     Holders,
     MnpCodes,
