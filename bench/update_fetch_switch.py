@@ -33,8 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.update.portal_fake import FakePortal
 from worker.data.dataset.format import Meta
 from worker.data.dataset.store import LocalStore
-from worker.data.importer.registry import import_mnp, import_registry
-from worker.data.synthetic.registry import gen_mnp, gen_registry, mobile_ranges
+from worker.data.importer.mnp import import_mnp
+from worker.data.importer.registry import import_registry
+from worker.data.synthetic.mnp import gen_mnp, mobile_ranges
+from worker.data.synthetic.registry import gen_registry
 from worker.data.updates.portal import Portal
 from worker.data.updates.update import update_registry
 from worker.lookup.engine import LookupEngine

@@ -30,8 +30,9 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from worker.answer.model import Operator, RussianAnswer
-from worker.data.dataset.format import RANGE_DTYPE, Meta, new_version, write_dataset
+from worker.data.dataset.format import RANGE_DTYPE, Meta
 from worker.data.dataset.store import LocalStore
+from worker.data.dataset.writer import new_version, write_dataset
 from worker.lookup.engine import LookupEngine
 from worker.service.reload import LocalSource, follow
 

@@ -13,15 +13,9 @@ import pytest
 from redis.asyncio import Redis
 
 from worker.answer.model import Operator
-from worker.data.dataset.format import (
-    RANGE_DTYPE,
-    Dataset,
-    Meta,
-    line_type_for_code,
-    new_version,
-    write_dataset,
-)
+from worker.data.dataset.format import RANGE_DTYPE, Dataset, Meta, line_type_for_code
 from worker.data.dataset.store import LocalStore
+from worker.data.dataset.writer import new_version, write_dataset
 from worker.lookup.engine import LookupEngine
 
 # The project's shared/ folder (registry copies, AMI captures), read in place, never copied into the repo.

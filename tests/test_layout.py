@@ -89,7 +89,11 @@ def test_imports_flow_one_way() -> None:
 @pytest.mark.parametrize(
     ("module", "source", "expected"),
     [
-        ("worker.data.dataset.store", "from worker.lookup.engine import LookupEngine", "imports worker.lookup"),
+        (
+            "worker.data.dataset.store",
+            "from worker.lookup.engine import LookupEngine",
+            "imports worker.lookup",
+        ),
         ("worker.data.formats.mnp", "from worker.data.dataset import ported", "imports worker.data.dataset"),
         ("worker.api.views", "def f():\n    from worker.asterisk import ami", "front end worker.api.views"),
         ("worker.asterisk.fastagi", "from ..api.replies import json_response", "imports worker.api.replies"),
@@ -104,5 +108,7 @@ def test_backwards_imports_are_caught(module: str, source: str, expected: str) -
 
 
 def test_the_handlers_and_the_cli_may_use_what_is_theirs() -> None:
-    assert violations("worker.handlers.num", imported("from worker.asterisk.ami import AmiEvent", "x.y")) == []
+    assert (
+        violations("worker.handlers.num", imported("from worker.asterisk.ami import AmiEvent", "x.y")) == []
+    )
     assert violations("worker.cli.serve", imported("from worker.service.serve import serve_api", "x.y")) == []

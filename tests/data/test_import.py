@@ -11,8 +11,8 @@ from tests.data.conftest import BRANDS, FIXTURES, REAL_DEF, ROSSVYAZ
 from worker.answer.model import RussianAnswer
 from worker.data.dataset.ported import make_keys
 from worker.data.dataset.store import LocalStore
-from worker.data.importer.mnp import MnpCodes
-from worker.data.importer.registry import RegistryBuild, import_registry, publish_build, read_codes
+from worker.data.importer.build import MnpCodes, RegistryBuild, publish_build, read_codes
+from worker.data.importer.registry import import_registry
 from worker.errors import MalformedInput
 from worker.lookup.engine import LookupEngine
 

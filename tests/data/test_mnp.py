@@ -11,8 +11,10 @@ import pytest
 from worker.answer.model import RussianAnswer
 from worker.data.dataset.format import Dataset
 from worker.data.dataset.store import LocalStore
-from worker.data.importer.registry import import_mnp
-from worker.data.synthetic.registry import gen_mnp, mobile_ranges
+from worker.data.formats.mnp import discover
+from worker.data.importer.mnp import import_mnp
+from worker.data.synthetic.mnp import gen_mnp, mobile_ranges
+from worker.data.updates.mnpsync import scan
 from worker.errors import DataError, MalformedInput
 from worker.lookup.engine import LookupEngine
 
@@ -77,6 +79,20 @@ def test_snapshot_and_increments_match_the_model(registry_store: LocalStore, tmp
         mentioned |= {int(row["Number"]) for row in csv.DictReader(path.read_text().splitlines())}
     assert {n: recipient_inn(dataset, n) for n in mentioned} == {n: expected.get(n) for n in mentioned}
     assert len(meta.mnp_sources) == 6
+
+
+def test_names_and_headers_tell_the_same_kinds_in_the_same_order(
+    registry_store: LocalStore, tmp_path: Path
+) -> None:
+    generate(registry_store, tmp_path / "mnp", 1_000, 2)
+    by_header = discover([tmp_path / "mnp"])  # the importer reads each file's header
+    by_name = scan(tmp_path / "mnp")  # mnp-sync decides by the name, before reading
+    assert [(file.path, file.kind) for file in by_header] == [(file.path, file.kind) for file in by_name]
+    assert [file.kind for file in by_name] == [
+        "operators",
+        "snapshot",
+        *["port_increment", "return_increment"] * 2,
+    ]
 
 
 def test_increments_build_on_the_current_version(registry_store: LocalStore, tmp_path: Path) -> None:

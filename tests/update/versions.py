@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import numpy as np
 
 from worker.answer.model import Operator
-from worker.data.dataset.format import RANGE_DTYPE, Meta, line_type_for_code, new_version, write_dataset
+from worker.data.dataset.format import RANGE_DTYPE, Meta, line_type_for_code
 from worker.data.dataset.store import LocalStore
+from worker.data.dataset.writer import new_version, write_dataset
 
 Range = tuple[int, int, Operator, str]  # national start, end, operator, region
 

@@ -24,8 +24,10 @@ from worker.data.dataset import redis_store
 from worker.data.dataset.format import Dataset, Meta
 from worker.data.dataset.store import LocalStore
 from worker.data.formats.brands import Brands
-from worker.data.importer.registry import build_registry, import_mnp, import_registry
-from worker.data.synthetic.registry import gen_mnp, gen_registry, mobile_ranges
+from worker.data.importer.mnp import import_mnp
+from worker.data.importer.registry import build_registry, import_registry
+from worker.data.synthetic.mnp import gen_mnp, mobile_ranges
+from worker.data.synthetic.registry import gen_registry
 from worker.data.updates import history, mnpsync
 from worker.data.updates.portal import Portal
 from worker.data.updates.update import Importer, UpdateReport, parse_interval, run_every, update_registry

@@ -15,6 +15,8 @@ Ranges are national 10-digit numbers, sorted by start, so a Russian lookup is on
 Ported numbers are memory-mapped: several processes share one copy in the page cache, start-up reads nothing
 but the index, and a lookup is one bisect among the few numbers sharing its first six digits: 30 M ported
 numbers take 4 bytes each plus a 4 MB index (see docs/performance.md).
+
+This module is the format and its reader (:class:`Dataset`); :mod:`worker.data.dataset.writer` writes it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import json
 import mmap
 import os
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,12 +35,13 @@ import numpy as np
 import numpy.typing as npt
 
 from worker.answer.model import GEOGRAPHIC, MOBILE, Allocation, LineType, Operator, RussianAnswer
+from worker.data.formats.registry import TAIL
 from worker.errors import DataError
 
 FORMAT: Final = 2  # 2: ported numbers in 6-digit buckets
-TAIL: Final = 10_000_000  # numbers per 3-digit code
 BUCKET: Final = 10_000  # ported numbers are indexed by national // BUCKET
 BUCKETS: Final = 1_000_000
+KEY_SHIFT: Final = 16  # a ported key is ``national << KEY_SHIFT | operator``
 
 LINE_TYPES: Final[tuple[LineType, ...]] = (
     GEOGRAPHIC,
@@ -108,83 +110,6 @@ class Meta:
     @property
     def age_seconds(self) -> float:
         return (datetime.now(UTC) - self.created).total_seconds()
-
-
-def new_version(now: datetime | None = None) -> str:
-    """A sortable, unique version name: UTC time to the microsecond."""
-    return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
-
-
-def write_dataset(
-    directory: Path,
-    *,
-    meta: Meta,
-    operators: Sequence[Operator],
-    regions: Sequence[str],
-    ranges: npt.NDArray[Any],
-    ported_numbers: npt.NDArray[np.uint64] | None = None,
-    ported_operators: npt.NDArray[np.uint16] | None = None,
-    ported_keys: npt.NDArray[np.uint64] | None = None,
-) -> None:
-    """Write a complete version directory. ``ranges`` has :data:`RANGE_DTYPE`; ported numbers are national.
-
-    Ported numbers come either as two parallel arrays (any order) or, for tens of millions of them, as
-    ``ported_keys``: sorted, unique ``national << 16 | operator`` keys, written block by block without the
-    copies a sort would need (see :mod:`worker.data.dataset.ported`).
-
-    The caller writes into a fresh directory and publishes it only after this returns, so a failure never
-    leaves a half-written dataset where an engine could load it.
-    """
-    if len(operators) > 65535 or len(regions) > 65535:
-        raise DataError("more than 65535 operators or regions")
-    directory.mkdir(parents=True, exist_ok=True)
-    order = np.argsort(ranges["start"], kind="stable")
-    ranges = ranges[order]
-    with open(directory / "ranges.bin", "wb") as out:
-        for column in ("start", "end", "operator", "region", "type"):
-            out.write(np.ascontiguousarray(ranges[column]).tobytes())
-    if ported_keys is not None:
-        _write_ported_keys(directory, ported_keys)
-    else:
-        numbers_in = np.zeros(0, np.uint64) if ported_numbers is None else ported_numbers
-        operators_in = np.zeros(0, np.uint16) if ported_operators is None else ported_operators
-        order = np.argsort(numbers_in, kind="stable")
-        numbers = numbers_in[order]
-        buckets = (numbers // BUCKET).astype(np.int64)
-        offsets = np.searchsorted(buckets, np.arange(BUCKETS + 1), side="left").astype(np.uint32)
-        (directory / "ported.idx").write_bytes(offsets.tobytes())
-        (directory / "ported.num").write_bytes((numbers % BUCKET).astype(np.uint16).tobytes())
-        (directory / "ported.op").write_bytes(operators_in[order].astype(np.uint16).tobytes())
-    _write_json(directory / "operators.json", [_operator_json(op) for op in operators])
-    _write_json(directory / "regions.json", list(regions))
-    _write_json(directory / "meta.json", meta.to_json())  # last: its presence marks a complete version
-
-
-KEY_SHIFT: Final = 16
-_BLOCK: Final = 1 << 21
-
-
-def _write_ported_keys(directory: Path, keys: npt.NDArray[np.uint64]) -> None:
-    """Write sorted unique ``national << 16 | operator`` keys in blocks: memory stays at one block."""
-    bounds = (np.arange(BUCKETS + 1, dtype=np.uint64) * np.uint64(BUCKET)) << np.uint64(KEY_SHIFT)
-    offsets = np.searchsorted(keys, bounds, side="left").astype(np.uint32)
-    (directory / "ported.idx").write_bytes(offsets.tobytes())
-    with open(directory / "ported.num", "wb") as numbers, open(directory / "ported.op", "wb") as owners:
-        for low in range(0, len(keys), _BLOCK):
-            block = keys[low : low + _BLOCK]
-            numbers.write(((block >> np.uint64(KEY_SHIFT)) % np.uint64(BUCKET)).astype(np.uint16).tobytes())
-            owners.write((block & np.uint64(0xFFFF)).astype(np.uint16).tobytes())
-
-
-def _operator_json(operator: Operator) -> dict[str, str]:
-    return {"inn": operator.inn, "name": operator.name, "brand": operator.brand}
-
-
-def _write_json(path: Path, data: object) -> None:
-    with open(path, "w", encoding="utf-8") as out:
-        json.dump(data, out, ensure_ascii=False)
-        out.flush()
-        os.fsync(out.fileno())
 
 
 class Dataset:

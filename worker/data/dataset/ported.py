@@ -15,13 +15,13 @@ import numpy as np
 import numpy.typing as npt
 
 from worker.data.dataset.format import KEY_SHIFT
+from worker.data.formats.port_rows import REMOVE
 
 Keys = npt.NDArray[np.uint64]
 Mask = npt.NDArray[np.bool_]
 BLOCK: Final = 1 << 20
 SHIFT: Final = np.uint64(KEY_SHIFT)
 OWNER_MASK: Final = np.uint64(0xFFFF)
-REMOVE: Final = 0xFFFF  # operator id of an MNP row that returns a number to its range holder
 
 
 def make_keys(numbers: npt.NDArray[np.uint64], operators: npt.NDArray[Any]) -> Keys:
@@ -30,10 +30,6 @@ def make_keys(numbers: npt.NDArray[np.uint64], operators: npt.NDArray[Any]) -> K
 
 def numbers_of(keys: Keys) -> npt.NDArray[np.uint64]:
     return keys >> SHIFT
-
-
-def owners_of(keys: Keys) -> npt.NDArray[np.uint16]:
-    return (keys & OWNER_MASK).astype(np.uint16)
 
 
 def filter_in_place(keys: Keys, keep: Callable[[Keys], Mask]) -> int:

@@ -16,7 +16,6 @@ version. If Redis cannot be reached the replica logs it and keeps serving its lo
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import math
@@ -30,6 +29,7 @@ from redis.exceptions import RedisError
 
 from worker.data.dataset.format import Dataset
 from worker.data.dataset.store import LocalStore
+from worker.data.digest import sha256_of
 from worker.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -51,10 +51,6 @@ class Keys:
         return base if chunk is None else f"{base}:{chunk}"
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 async def publish(redis: Redis, prefix: str, directory: Path, *, keep: int, chunk: int = CHUNK) -> str:
     """Upload a complete local version directory and make it current in Redis; returns the version."""
     version = directory.name
@@ -66,7 +62,7 @@ async def publish(redis: Redis, prefix: str, directory: Path, *, keep: int, chun
     for path in files:
         data = await asyncio.to_thread(path.read_bytes)
         chunks = max(1, math.ceil(len(data) / chunk))
-        entry = {"size": len(data), "chunks": chunks, "sha256": _sha256(data)}
+        entry = {"size": len(data), "chunks": chunks, "sha256": sha256_of(data)}
         if chunks == 1:
             await redis.set(keys.file(version, path.name), data)
         else:
@@ -146,7 +142,7 @@ async def download(redis: Redis, prefix: str, version: str, store: LocalStore, *
             if any(part is None for part in parts):
                 raise DataError(f"dataset version {version} is incomplete in Redis ({name} missing)")
             data = b"".join(part for part in parts if isinstance(part, bytes))
-            if len(data) != entry["size"] or _sha256(data) != entry["sha256"]:
+            if len(data) != entry["size"] or sha256_of(data) != entry["sha256"]:
                 raise DataError(f"dataset version {version}: {name} does not match its manifest")
             await asyncio.to_thread((scratch / name).write_bytes, data)
         return await asyncio.to_thread(store.publish, scratch, version, keep=keep)

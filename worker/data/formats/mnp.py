@@ -1,8 +1,9 @@
-"""Readers for the MNP (БДПН) files: snapshots, increments, returns and operator lists, plain or zipped.
+"""The MNP (БДПН) files: which kind each is, the order they apply in, finding them, and the Operators lists.
 
-Each file is told by its header (see ``docs/data.md``); its rows are comma-separated, ``RowCount`` only on the
-first data row. Port files are read in 8 MB blocks parsed with numpy (newline and comma positions, then the
-10-digit numbers and owner ids as vector operations), because a snapshot is tens of millions of rows.
+A file is told by its header (see ``docs/data.md``) or, where it must be told before it is read (mnp-sync),
+by its name: both say one :class:`Kind`, and :func:`file_order` is the one order files apply in. Files are
+plain CSV or CSV inside zips; rows are comma-separated, ``RowCount`` only on the first data row. The rows of
+port files (snapshots, increments, returns) are read by :mod:`worker.data.formats.port_rows`.
 """
 
 from __future__ import annotations
@@ -11,54 +12,91 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, Final
 
-import numpy as np
-import numpy.typing as npt
-
-from worker.data.dataset.ported import REMOVE
 from worker.errors import MalformedInput
 
-CHUNK: Final = 1 << 23  # 8 MB: the temporaries of a block stay small
-OWNER_WIDTH: Final = 24  # longest owner id read (three packed uint64 words)
 
-# kind → (owner column or None for returns, MNC column)
-PORT_KINDS: Final = {
-    "port_all": ("OwnerId", "MNC"),
-    "port_all_full": ("OwnerId", "MNC"),
-    "port_increment": ("RecipientId", "NewMNC"),
-    "return_increment": (None, "RangeHolderMNC"),
-}
-SNAPSHOTS: Final = ("port_all", "port_all_full")
+class Kind(StrEnum):
+    """What an MNP file holds; the order of the members is the order files of one date apply in."""
+
+    OPERATORS = "operators"  # owner ids and MNCs → ИНН
+    SNAPSHOT = "snapshot"  # Port_All, Port_All_Full: the whole ported set
+    PORT = "port_increment"
+    RETURN = "return_increment"
+
+
+_RANK: Final = {kind: rank for rank, kind in enumerate(Kind)}
+_NAME: Final = re.compile(
+    r"^(?P<prefix>Port_All(?:_Full)?|Port_Increment|Return_Increment|Operators)", re.IGNORECASE
+)
+
+
+def file_order(name: str, kind: Kind) -> tuple[tuple[int, ...], int]:
+    """How MNP files sort: the digit groups of the file name (date, sequence), then :class:`Kind` order.
+
+    ``Port_Increment_20260105_0002.csv`` → ((20260105, 2), 2): a snapshot before the increments of its date,
+    ``Port_Increment`` before ``Return_Increment``.
+    """
+    return tuple(int(group) for group in re.findall(r"\d+", name)), _RANK[kind]
+
+
+def kind_from_name(name: str) -> Kind | None:
+    """The kind a file name announces (``Port_All_Full_20260101.csv.zip`` → snapshot), or ``None``."""
+    match = _NAME.match(name)
+    if match is None:
+        return None
+    prefix = match["prefix"].lower()
+    return Kind.SNAPSHOT if prefix.startswith("port_all") else Kind(prefix)
+
+
+def kind_from_header(columns: tuple[str, ...]) -> Kind | None:
+    """The kind a file's header columns say, or ``None`` for a file that is not an MNP file."""
+    names = set(columns)
+    if {"OrgCode", "TIN", "OrgName"} <= names:
+        return Kind.OPERATORS
+    if {"Number", "RecipientId", "NewMNC"} <= names:
+        return Kind.PORT
+    if {"Number", "RangeHolderId", "RangeHolderMNC"} <= names and "RecipientId" not in names:
+        return Kind.RETURN
+    if {"Number", "OwnerId", "MNC"} <= names:
+        return Kind.SNAPSHOT
+    return None
 
 
 @dataclass(frozen=True)
 class MnpFile:
+    """One MNP file to read: a plain CSV or a CSV inside a zip, its kind and columns told by its header."""
+
     path: Path
     member: str | None  # the CSV inside a zip, or None for a plain file
-    kind: str
+    kind: Kind
     columns: tuple[str, ...]
 
     @property
     def name(self) -> str:
-        return f"{self.path}:{self.member}" if self.member else str(self.path)
+        return _display_name(self.path, self.member)
 
     @property
     def order(self) -> tuple[tuple[int, ...], int]:
-        """Sort key: the digit groups of the file name (date, sequence), then snapshot, port, return."""
-        name = Path(self.member or self.path.name).name
-        digits = tuple(int(group) for group in re.findall(r"\d+", name))
-        rank = {"operators": 0, "port_all": 1, "port_all_full": 1, "port_increment": 2}.get(self.kind, 3)
-        return digits, rank
+        return file_order(Path(self.member or self.path.name).name, self.kind)
 
     def open(self) -> IO[bytes]:
-        if self.member is None:
-            return open(self.path, "rb")
-        archive = zipfile.ZipFile(self.path)
-        return _ClosingMember(archive, archive.open(self.member))
+        return _open(self.path, self.member)
+
+
+def _display_name(path: Path, member: str | None) -> str:
+    return f"{path}:{member}" if member else str(path)
+
+
+def _open(path: Path, member: str | None) -> IO[bytes]:
+    if member is None:
+        return open(path, "rb")
+    archive = zipfile.ZipFile(path)
+    return _ClosingMember(archive, archive.open(member))
 
 
 class _ClosingMember(io.BufferedReader):
@@ -71,19 +109,6 @@ class _ClosingMember(io.BufferedReader):
         self._archive.close()
 
 
-def kind_of(columns: tuple[str, ...]) -> str | None:
-    names = set(columns)
-    if {"OrgCode", "TIN", "OrgName"} <= names:
-        return "operators"
-    if {"Number", "RecipientId", "NewMNC"} <= names:
-        return "port_increment"
-    if {"Number", "RangeHolderId", "RangeHolderMNC"} <= names and "RecipientId" not in names:
-        return "return_increment"
-    if {"Number", "OwnerId", "MNC"} <= names:
-        return "port_all_full" if "NPId" in names else "port_all"
-    return None
-
-
 def discover(paths: list[Path]) -> list[MnpFile]:
     """Every MNP file under ``paths`` (files, directories, zips), in the order they apply."""
     found: list[MnpFile] = []
@@ -93,7 +118,7 @@ def discover(paths: list[Path]) -> list[MnpFile]:
             if entry.suffix.lower() == ".zip":
                 found.extend(_zip_members(entry))
             elif entry.suffix.lower() == ".csv" or not path.is_dir():
-                found.append(_identify(MnpFile(entry, None, "", ())))
+                found.append(_identify(entry, None))
     return sorted(found, key=lambda file: file.order)
 
 
@@ -105,20 +130,22 @@ def _zip_members(path: Path) -> list[MnpFile]:
         raise MalformedInput(path, 0, f"not a readable zip file: {error}") from error
     if not members:
         raise MalformedInput(path, 0, "no .csv file in this zip")
-    return [_identify(MnpFile(path, member, "", ())) for member in members]
+    return [_identify(path, member) for member in members]
 
 
-def _identify(file: MnpFile) -> MnpFile:
+def _identify(path: Path, member: str | None) -> MnpFile:
     try:
-        with file.open() as stream:
+        with _open(path, member) as stream:
             header = stream.readline(4096).decode("utf-8-sig", errors="replace").strip()
     except OSError as error:
-        raise MalformedInput(file.path, 0, f"cannot read: {error.strerror or error}") from error
+        raise MalformedInput(path, 0, f"cannot read: {error.strerror or error}") from error
     columns = tuple(column.strip() for column in header.split(","))
-    kind = kind_of(columns)
+    kind = kind_from_header(columns)
     if kind is None:
-        raise MalformedInput(file.name, 1, f"not an MNP file: unexpected header {header[:120]!r}")
-    return MnpFile(file.path, file.member, kind, columns)
+        raise MalformedInput(
+            _display_name(path, member), 1, f"not an MNP file: unexpected header {header[:120]!r}"
+        )
+    return MnpFile(path, member, kind, columns)
 
 
 @dataclass(frozen=True)
@@ -146,148 +173,3 @@ def read_operators(file: MnpFile) -> list[OperatorRow]:
             OperatorRow(code, (row.get("MNC") or "").strip(), tin, (row.get("OrgName") or "").strip())
         )
     return rows
-
-
-OwnerLookup = Callable[[str, str], int | None]  # (owner id, MNC) → operator id
-
-
-def read_port_rows(
-    file: MnpFile, owner_of: OwnerLookup
-) -> Iterator[tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint16]]]:
-    """Blocks of (national number, operator id) for every row; return rows carry :data:`REMOVE`."""
-    owner_column, mnc_column = PORT_KINDS[file.kind]
-    number_at = file.columns.index("Number")
-    owner_at = file.columns.index(owner_column) if owner_column else None
-    mnc_at = file.columns.index(mnc_column)
-    expected: int | None = None
-    rows = 0
-    first = True
-    with file.open() as stream:
-        stream.readline()  # header
-        for block, first_line in _blocks(stream):
-            parsed = _Block(file.name, block, first_line)
-            if not parsed.count:
-                continue
-            if first:
-                expected, first = parsed.row_count(file.columns), False
-            numbers = parsed.numbers(number_at)
-            if owner_at is None:
-                owners = np.full(parsed.count, REMOVE, dtype=np.uint16)
-            else:
-                owners = parsed.owners(owner_at, mnc_at, owner_of)
-            rows += parsed.count
-            yield numbers, owners
-    if expected is not None and rows != expected:
-        raise MalformedInput(file.name, rows + 2, f"RowCount says {expected} rows, the file has {rows}")
-
-
-def _blocks(stream: IO[bytes]) -> Iterator[tuple[bytes, int]]:
-    """Blocks of whole lines and the file line number of each block's first line (the header is line 1)."""
-    line = 2
-    rest = b""
-    while True:
-        data = stream.read(CHUNK)
-        if not data:
-            break
-        data = rest + data
-        cut = data.rfind(b"\n") + 1
-        block, rest = data[:cut], data[cut:]
-        if block:
-            yield block, line
-            line += block.count(b"\n")
-    if rest.strip():
-        yield rest + b"\n", line
-
-
-class _Block:
-    """One block of lines as a byte array, with the positions of every line and comma."""
-
-    def __init__(self, name: str, block: bytes, first_line: int) -> None:
-        if b"\r" in block:
-            block = block.replace(b"\r", b"")
-        self.name = name
-        self.buf = np.frombuffer(block, dtype=np.uint8)
-        ends = np.flatnonzero(self.buf == 10)
-        starts = np.empty_like(ends)
-        starts[0:1] = 0
-        starts[1:] = ends[:-1] + 1
-        filled = ends > starts
-        self.line_numbers = np.flatnonzero(filled) + first_line
-        self.starts, self.ends = starts[filled], ends[filled]
-        self.commas = np.flatnonzero(self.buf == 44)
-        self.first_comma = np.searchsorted(self.commas, self.starts)
-        self.count = len(self.starts)
-
-    def fail(self, row: int, reason: str) -> MalformedInput:
-        return MalformedInput(self.name, int(self.line_numbers[row]), reason)
-
-    def field(self, column: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """Start and end (exclusive) of one column in every line."""
-        last = self.first_comma + column
-        if not len(self.commas):
-            raise self.fail(0, f"fewer than {column + 2} fields")
-        short = (last >= len(self.commas)) | (
-            self.commas[np.minimum(last, len(self.commas) - 1)] >= self.ends
-        )
-        if short.any():
-            raise self.fail(int(np.argmax(short)), f"fewer than {column + 2} fields")
-        ends = self.commas[last]
-        starts = self.starts if column == 0 else self.commas[last - 1] + 1
-        return starts, ends
-
-    def text(self, row: int, column: int) -> str:
-        starts, ends = self.field(column)
-        return bytes(self.buf[starts[row] : ends[row]]).decode("utf-8", errors="replace")
-
-    def row_count(self, columns: tuple[str, ...]) -> int | None:
-        """The ``RowCount`` of the first data row (``None`` when absent)."""
-        if "RowCount" not in columns:
-            return None
-        index = columns.index("RowCount")
-        fields = bytes(self.buf[self.starts[0] : self.ends[0]]).decode("utf-8", errors="replace").split(",")
-        value = fields[index].strip() if len(fields) > index else ""
-        if value and not value.isdigit():
-            raise self.fail(0, f"RowCount {value!r} is not a number")
-        return int(value) if value else None
-
-    def numbers(self, column: int) -> npt.NDArray[np.uint64]:
-        starts, ends = self.field(column)
-        bad = (ends - starts) != 10
-        value = np.zeros(self.count, dtype=np.uint64)
-        for offset in range(10):
-            digit = self.buf[np.minimum(starts + offset, len(self.buf) - 1)] - np.uint8(48)
-            bad |= digit > 9
-            value = value * np.uint64(10) + digit
-        if bad.any():
-            row = int(np.argmax(bad))
-            raise self.fail(row, f"Number {self.text(row, column)!r} is not 10 digits")
-        return value
-
-    def owners(self, column: int, mnc_column: int, owner_of: OwnerLookup) -> npt.NDArray[np.uint16]:
-        starts, ends = self.field(column)
-        widths = ends - starts
-        bad = (widths < 1) | (widths > OWNER_WIDTH)
-        if bad.any():
-            row = int(np.argmax(bad))
-            raise self.fail(row, f"owner id {self.text(row, column)!r} is empty or too long")
-        words = [np.zeros(self.count, dtype=np.uint64) for _ in range(OWNER_WIDTH // 8)]
-        last = len(self.buf) - 1
-        for offset in range(OWNER_WIDTH):
-            byte = np.where(offset < widths, self.buf[np.minimum(starts + offset, last)], 0).astype(np.uint64)
-            slot = offset // 8
-            words[slot] = (words[slot] << np.uint64(8)) | byte
-        digest = (
-            words[0] * np.uint64(0x9E3779B97F4A7C15) ^ words[1] * np.uint64(0xC2B2AE3D27D4EB4F) ^ words[2]
-        )
-        unique, first, inverse = np.unique(digest, return_index=True, return_inverse=True)
-        for packed in words:  # the digest only groups rows; prove every row equals its group's first row
-            if (packed != packed[first][inverse]).any():
-                raise self.fail(0, "owner ids collide in the block digest; please report this file")
-        table = np.empty(len(unique), dtype=np.uint16)
-        for group, row in enumerate(first):
-            owner = self.text(int(row), column).strip()
-            operator = owner_of(owner, self.text(int(row), mnc_column).strip())
-            if operator is None:
-                raise self.fail(int(row), f"owner {owner!r} is in no Operators file")
-            table[group] = operator
-        return table[inverse]

@@ -23,7 +23,7 @@ from typing import Final, NamedTuple
 from worker.data.formats.names import unquote_field
 from worker.errors import MalformedInput
 
-TAIL: Final = 10_000_000
+TAIL: Final = 10_000_000  # numbers per 3-digit code
 _BOM: Final = b"\xef\xbb\xbf"
 _BASE_COLUMNS: Final = ("abc/def", "от", "до", "емкость", "оператор", "регион")
 _GENERATIONS: Final = {

@@ -1,49 +1,43 @@
-"""Applying MNP files to a ported-number set: operator codes, snapshots, increments, in order.
+"""MNP import: MNP files applied onto the current version's registry, published as a new version.
 
-Order (documented in ``docs/data.md``): every ``Operators`` file first; then the port files sorted by the
-digit groups of their names (``Port_Increment_20260105_0002.csv`` → (20260105, 2)), a snapshot before
-the increments of the same date and ``Port_Increment`` before ``Return_Increment``. A snapshot replaces the
-ported set and drops the increments before it; the increments after it are applied together, the last row
-of a number winning, which gives the same result as applying them one file at a time.
+The ranges, operators and regions stay (an operator only the Operators files know is added); the ported set
+changes. Order (documented in ``docs/data.md``): every ``Operators`` file first; then the port files in
+:func:`worker.data.formats.mnp.file_order` (the digit groups of their names, a snapshot before the increments
+of its date, ``Port_Increment`` before ``Return_Increment``). A snapshot replaces the ported set and drops the
+increments before it; the increments after it are applied together, the last row of a number winning, which
+gives the same result as applying them one file at a time.
 """
 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from worker.answer.model import Operator
 from worker.data.dataset import ported
-from worker.data.dataset.format import Dataset
+from worker.data.dataset.format import Dataset, Meta
+from worker.data.dataset.store import LocalStore
 from worker.data.formats.brands import Brands
-from worker.data.formats.mnp import SNAPSHOTS, MnpFile, discover, read_operators, read_port_rows
+from worker.data.formats.mnp import Kind, MnpFile, discover, read_operators
 from worker.data.formats.names import fallback_brand, readable_operator
+from worker.data.formats.port_rows import REMOVE, read_port_rows
+from worker.data.importer.build import (
+    Holders,
+    MnpCodes,
+    Progress,
+    RegistryBuild,
+    open_current,
+    publish_build,
+    quiet,
+    read_codes,
+)
 from worker.errors import DataError, MalformedInput
-
-if TYPE_CHECKING:
-    from worker.data.importer.registry import Holders, Progress
-
-
-@dataclass
-class MnpCodes:
-    """What the Operators files say: owner id (``mMTS``) and MNC → ИНН, and each ИНН's organisation name."""
-
-    org_codes: dict[str, str] = field(default_factory=dict)
-    mncs: dict[str, str] = field(default_factory=dict)
-    names: dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"org_codes": self.org_codes, "mncs": self.mncs, "names": self.names}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> MnpCodes:
-        return cls(dict(data.get("org_codes", {})), dict(data.get("mncs", {})), dict(data.get("names", {})))
+from worker.settings import default_brands_file
 
 
 @dataclass
@@ -70,10 +64,53 @@ class OperatorTable:
             name = (entry.name if entry else None) or readable_operator(self.codes.names.get(inn) or inn)
             brand = entry.brand if entry else fallback_brand(name)
             index = self.by_inn[inn] = len(self.operators)
-            if index >= ported.REMOVE:
+            if index >= REMOVE:
                 raise DataError("more than 65534 operators")
             self.operators.append(Operator(inn=inn, name=name, brand=brand))
         return index
+
+
+def import_mnp(
+    store: LocalStore,
+    paths: Sequence[Path],
+    *,
+    keep: int,
+    progress: Progress | None = None,
+    brands: Path | None = None,
+) -> Meta:
+    """Apply MNP files onto the current version's registry and publish the result as a new version.
+
+    Operators files are read first; then, in file-name date order, a ``Port_All`` snapshot replaces the
+    ported set and ``Port_Increment``/``Return_Increment`` files change it (see ``docs/data.md``).
+    """
+    current = open_current(store)
+    if current is None:
+        raise DataError("import the registry first (numlookup data import PATH): MNP data needs its ranges")
+    report = progress or quiet
+    try:
+        build = RegistryBuild(list(current.operators), list(current.regions), current.range_array())
+        codes = read_codes(current.directory)
+        result = apply_mnp_files(
+            current,
+            build.operators,
+            Holders(build.ranges),
+            codes,
+            [Path(p) for p in paths],
+            Brands.load(brands or default_brands_file()),
+            report,
+        )
+        sources = current.meta.mnp_sources if not result.replaced else []
+        return publish_build(
+            store,
+            build,
+            result.keys,
+            codes,
+            keep=keep,
+            sources=current.meta.sources,
+            mnp_sources=[*sources, *result.sources],
+        )
+    finally:
+        current.close()
 
 
 def apply_mnp_files(
@@ -88,12 +125,12 @@ def apply_mnp_files(
     files = discover(paths)
     if not files:
         raise DataError("no MNP files given")
-    learn_codes(codes, [file for file in files if file.kind == "operators"])
+    learn_codes(codes, [file for file in files if file.kind == Kind.OPERATORS])
     table = OperatorTable(operators, codes, brands)
-    port_files = [file for file in files if file.kind != "operators"]
-    snapshots = [index for index, file in enumerate(port_files) if file.kind in SNAPSHOTS]
+    port_files = [file for file in files if file.kind != Kind.OPERATORS]
+    snapshots = [index for index, file in enumerate(port_files) if file.kind == Kind.SNAPSHOT]
     start = snapshots[-1] if snapshots else -1
-    applied = [file for file in files if file.kind == "operators"] + port_files[max(start, 0) :]
+    applied = [file for file in files if file.kind == Kind.OPERATORS] + port_files[max(start, 0) :]
     # Increments first (they are small), so the snapshot's buffer is made with room for their additions.
     pending = [read_increment(file, table, holders, progress) for file in port_files[start + 1 :]]
     changes = None
@@ -153,7 +190,7 @@ def read_snapshot(
     for numbers, owners in _rows(file, table, progress):
         rows += len(numbers)
         holder = holders.of(numbers)
-        moved = (holder != ported.REMOVE) & (holder != owners)
+        moved = (holder != REMOVE) & (holder != owners)
         keys.append(ported.make_keys(numbers[moved], owners[moved]))
     if not rows:  # an empty snapshot would silently un-port every number: a broken download, not data
         raise MalformedInput(file.name, 2, "the snapshot has no rows")
@@ -167,7 +204,7 @@ def read_increment(
     numbers_parts, owner_parts = [], []
     for numbers, owners in _rows(file, table, progress):
         holder = holders.of(numbers)
-        owners = np.where((holder == ported.REMOVE) | (holder == owners), ported.REMOVE, owners)
+        owners = np.where((holder == REMOVE) | (holder == owners), REMOVE, owners)
         numbers_parts.append(numbers)
         owner_parts.append(owners.astype(np.uint16))
     if not numbers_parts:

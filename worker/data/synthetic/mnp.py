@@ -1,17 +1,24 @@
-"""Writes synthetic MNP files (:func:`worker.data.synthetic.registry.gen_mnp`); rows formatted with numpy."""
+"""Synthetic MNP files in the real files' shape, for tests and benchmarks (never real subscribers' numbers).
+
+``gen_mnp`` writes Operators, a zipped Port_All snapshot and Port_Increment/Return_Increment files whose
+numbers are random numbers inside a registry's mobile ranges (:func:`mobile_ranges`), owned by real operators
+(their real ИНН; OwnerIds and MNCs as the MNP files spell the big ones). Rows are formatted with numpy: a
+full-size snapshot is tens of millions of them.
+"""
 
 from __future__ import annotations
 
 import zipfile
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from worker.data.synthetic.registry import MNP_OPERATORS, MobileRange
+from worker.data.synthetic.registry import MNP_OPERATORS
 
 BLOCK: Final = 1 << 20
 PORT_ALL_HEADER: Final = "Number,OwnerId,MNC,Route,RegionCode,PortDate,RowCount"
@@ -22,6 +29,36 @@ PORT_INCREMENT_HEADER: Final = (
 RETURN_HEADER: Final = (
     "NPId,Number,OwnerId,RangeHolderId,RangeHolderMNC,OldRoute,NewRoute,RegionCode,PortDate,RowCount"
 )
+
+
+@dataclass(frozen=True)
+class MobileRange:
+    start: int
+    end: int
+    holder_inn: str
+
+
+def mobile_ranges(ranges: npt.NDArray[Any], operator_inns: Sequence[str]) -> list[MobileRange]:
+    """The DEF (9xx) ranges of a dataset's range array, with their holders' ИНН."""
+    mobile = ranges[(ranges["start"] >= 9_000_000_000) & (ranges["start"] < 10_000_000_000)]
+    return [
+        MobileRange(int(start), int(end), operator_inns[int(op)])
+        for start, end, op in zip(mobile["start"], mobile["end"], mobile["operator"], strict=True)
+    ]
+
+
+def gen_mnp(
+    outdir: Path, ranges: Sequence[MobileRange], *, numbers: int, increments: int = 2, seed: int = 1
+) -> list[Path]:
+    """Write Operators, a zipped Port_All snapshot and ``increments`` Port/Return increment pairs."""
+    if not ranges:
+        raise ValueError("no mobile (9xx) ranges to draw numbers from")
+    writer = MnpWriter(outdir, ranges, np.random.default_rng(seed), date(2026, 8, 1))
+    written = [writer.operators(), writer.snapshot(numbers)]
+    for sequence in range(1, increments + 1):
+        day = writer.day + timedelta(days=sequence)
+        written.extend(writer.increment(sequence, day, max(1, numbers // 200)))
+    return written
 
 
 class MnpWriter:

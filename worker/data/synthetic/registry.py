@@ -1,22 +1,18 @@
-"""Synthetic data in the real files' shape, for tests and scale benchmarks (never real subscribers' numbers).
+"""A synthetic registry in the real files' shape, for tests and scale benchmarks.
 
 ``gen_registry`` writes a full-size registry in the current 8-column format (ABC-3xx/4xx/8xx, DEF-9xx, split
-like the July 2026 publication); ``gen_mnp`` writes MNP files (Operators, a zipped Port_All snapshot,
-Port_Increment and Return_Increment files) whose numbers are random numbers inside a registry's mobile ranges,
-owned by real operators (their real ИНН; OwnerIds and MNCs as the MNP files spell the big ones).
+like the July 2026 publication): real operators' spellings and ИНН plus made-up local operators, real region
+names. The real operators of the MNP files (:data:`MNP_OPERATORS`) hold its DEF ranges; the MNP generator
+(:mod:`worker.data.synthetic.mnp`) ports numbers between them.
 """
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 
 # The July 2026 publication's row counts (docs/data.md): the default split of a synthetic registry.
 FILE_SHARES: Final = {"ABC-3xx": 68_546, "ABC-4xx": 286_946, "ABC-8xx": 73_826, "DEF-9xx": 16_994}
@@ -72,13 +68,6 @@ REGIONS: Final = (
 GAR: Final = ("Город Москва, Московская область", "г. Норильск|г.о. город Норильск|Красноярский край")
 
 
-@dataclass(frozen=True)
-class MobileRange:
-    start: int
-    end: int
-    holder_inn: str
-
-
 def gen_registry(outdir: Path, ranges: int, *, seed: int = 1) -> list[Path]:
     """Write ABC-3xx/4xx/8xx and DEF-9xx files with ``ranges`` rows in all; returns the files."""
     rng = np.random.default_rng(seed)
@@ -124,33 +113,3 @@ def _registry_text(
             last = end - 1
             lines.append(f"{code};{start:07d};{last:07d};{last - start + 1};{spelling};{region};{gar};{inn}")
     return "\n".join(lines)
-
-
-def mobile_ranges(ranges: npt.NDArray[Any], operator_inns: Sequence[str]) -> list[MobileRange]:
-    """The DEF (9xx) ranges of a dataset's range array, with their holders' ИНН."""
-    mobile = ranges[(ranges["start"] >= 9_000_000_000) & (ranges["start"] < 10_000_000_000)]
-    return [
-        MobileRange(int(start), int(end), operator_inns[int(op)])
-        for start, end, op in zip(mobile["start"], mobile["end"], mobile["operator"], strict=True)
-    ]
-
-
-def gen_mnp(
-    outdir: Path, ranges: Sequence[MobileRange], *, numbers: int, increments: int = 2, seed: int = 1
-) -> list[Path]:
-    """Write Operators, a zipped Port_All snapshot and ``increments`` Port/Return increment pairs."""
-    from worker.data.synthetic.mnp import MnpWriter
-
-    if not ranges:
-        raise ValueError("no mobile (9xx) ranges to draw numbers from")
-    writer = MnpWriter(outdir, ranges, np.random.default_rng(seed), date(2026, 8, 1))
-    written = [writer.operators(), writer.snapshot(numbers)]
-    for sequence in range(1, increments + 1):
-        day = writer.day + timedelta(days=sequence)
-        written.extend(writer.increment(sequence, day, max(1, numbers // 200)))
-    return written
-
-
-def zip_member(path: Path, member: str, data: bytes) -> None:
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        archive.writestr(member, data)

@@ -1,9 +1,10 @@
 """``numlookup data mnp-sync DIR``: apply the MNP files an operator's SFTP sync drops into DIR, each once.
 
 Files are recognised by name (``Port_All*``, ``Port_Increment*``, ``Return_Increment*`` and the ``Operators*``
-files that map owner ids to ИНН; zipped or not) and ordered as the importer applies them: by the digit groups
-of the name (date, sequence), then Operators, snapshot, port, return. The state — which file (by name and
-SHA-256) was applied — lives in ``DATA_DIR/mnp-sync.json`` and is replaced atomically.
+files that map owner ids to ИНН; zipped or not) and ordered as the importer applies them
+(:func:`worker.data.formats.mnp.file_order`: the digit groups of the name — date, sequence — then Operators,
+snapshot, port, return). The state — which file (by name and SHA-256) was applied — lives in
+``DATA_DIR/mnp-sync.json`` and is replaced atomically; it records names only, never kinds.
 
 Exactly once, across crashes too: before importing, the state records the batch as *pending* together with
 the version it starts from; after the import it records the batch as applied. If the process dies in between,
@@ -16,11 +17,9 @@ newer than the snapshot are applied; older ones are recorded as superseded and n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,22 +28,24 @@ from typing import Any, Final
 
 from worker.data.dataset.format import Meta
 from worker.data.dataset.store import LocalStore
+from worker.data.digest import sha256_file
+from worker.data.formats.mnp import Kind, file_order, kind_from_name
 from worker.errors import DataError
 
 log = logging.getLogger(__name__)
 
 STATE_FILE: Final = "mnp-sync.json"
-_KIND = re.compile(r"^(?P<kind>Port_All(?:_Full)?|Port_Increment|Return_Increment|Operators)", re.IGNORECASE)
-_RANK: Final = {"operators": 0, "snapshot": 1, "port_increment": 2, "return_increment": 3}
 _SUFFIXES: Final = (".csv", ".zip", ".csv.zip", ".txt")
 
 MnpImporter = Callable[[LocalStore, Sequence[Path]], Meta]
 
 
 @dataclass(frozen=True)
-class MnpFile:
+class SyncFile:
+    """A file seen in the sync directory, its kind told by its name (it is not read before it is applied)."""
+
     path: Path
-    kind: str  # "operators", "snapshot", "port_increment" or "return_increment"
+    kind: Kind
     sha256: str
 
     @property
@@ -53,41 +54,20 @@ class MnpFile:
 
     @property
     def order(self) -> tuple[tuple[int, ...], int]:
-        return order_key(self.path.name, self.kind)
+        return file_order(self.path.name, self.kind)
 
 
-def order_key(name: str, kind: str) -> tuple[tuple[int, ...], int]:
-    """The digit groups of the name (its date, sequence), then Operators, snapshot, port, return.
-
-    The same order :func:`worker.data.importer.registry.import_mnp` applies files in.
-    """
-    return tuple(int(group) for group in re.findall(r"\d+", name)), _RANK[kind]
-
-
-def _kind(prefix: str) -> str:
-    prefix = prefix.lower()
-    return "snapshot" if prefix.startswith("port_all") else prefix
-
-
-def scan(directory: Path) -> list[MnpFile]:
+def scan(directory: Path) -> list[SyncFile]:
     """The MNP files in ``directory``, oldest first."""
     if not directory.is_dir():
         raise DataError(f"{directory} is not a directory")
     found = []
     for path in directory.iterdir():
-        match = _KIND.match(path.name)
-        if match is None or not path.is_file() or not path.name.lower().endswith(_SUFFIXES):
+        kind = kind_from_name(path.name)
+        if kind is None or not path.is_file() or not path.name.lower().endswith(_SUFFIXES):
             continue
-        found.append(MnpFile(path, _kind(match["kind"]), _sha256(path)))
+        found.append(SyncFile(path, kind, sha256_file(path)))
     return sorted(found, key=lambda item: item.order)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -143,23 +123,23 @@ class SyncReport:
         return f"applied {', '.join(self.applied)}; dataset {self.version} now serving"
 
 
-def plan(files: Sequence[MnpFile], state: SyncState) -> tuple[list[MnpFile], list[MnpFile]]:
+def plan(files: Sequence[SyncFile], state: SyncState) -> tuple[list[SyncFile], list[SyncFile]]:
     """(files to apply in order, files superseded by a snapshot: older than it, never to be applied)."""
     for item in files:
         known = state.applied.get(item.name)
         if known is not None and known != item.sha256:
             raise DataError(f"{item.path} changed after it was applied (SHA-256 differs): refusing to guess")
     new = [item for item in files if item.name not in state.applied]
-    snapshots = [item for item in new if item.kind == "snapshot"]
+    snapshots = [item for item in new if item.kind == Kind.SNAPSHOT]
     latest = snapshots[-1] if snapshots else None
-    cutoff = latest.order if latest else order_key(state.snapshot, "snapshot") if state.snapshot else None
+    cutoff = latest.order if latest else file_order(state.snapshot, Kind.SNAPSHOT) if state.snapshot else None
     if cutoff is None:
         return new, []
     superseded = [
         item
         for item in new
         if item is not latest
-        and (item.kind == "snapshot" or (item.kind != "operators" and item.order <= cutoff))
+        and (item.kind == Kind.SNAPSHOT or (item.kind != Kind.OPERATORS and item.order <= cutoff))
     ]
     batch = [item for item in new if item is not latest and item not in superseded]
     return sorted(([latest] if latest else []) + batch, key=lambda item: item.order), superseded
@@ -177,7 +157,7 @@ def sync(store: LocalStore, directory: Path, importer: MnpImporter) -> SyncRepor
         return report
     state.pending = {item.name: item.sha256 for item in [*superseded, *batch]}
     state.pending_base = store.current_version()
-    snapshots = [item.name for item in batch if item.kind == "snapshot"]
+    snapshots = [item.name for item in batch if item.kind == Kind.SNAPSHOT]
     state.pending_snapshot = snapshots[0] if snapshots else None
     state.save(path)
     meta = importer(store, [item.path for item in batch])
