@@ -136,9 +136,6 @@ PATHS: dict[str, Any] = {
 }
 
 INTEGER_FIELDS = {"cns", "country_code", "min_subscr_nr_length", "max_subscr_nr_length"}
-V2_REQUIRED = ["cns", "country_code", "destination", "type_id", "description", "min_subscr_nr_length",
-               "max_subscr_nr_length", "flag_iso", "flag_icon"]  # fmt: skip
-
 SCHEMAS: dict[str, Any] = {
     "V1": {
         "type": "object",

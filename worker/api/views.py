@@ -41,26 +41,29 @@ class Lookups:
 
     async def v1(self, request: web.Request) -> web.Response:
         raw = bare_digits(request)
-        if raw is not None:
+        if raw is not None:  # the hot path: ?num=<digits> and nothing else
             return reply_response(v1_reply(raw, await self.outcome(raw)))
-        query = request.query
-        raw = query.get("num")
-        if raw is None:
-            return self.missing(request, 1)
-        raw = echoable(raw)
-        field, translit = query.get("field"), is_on(query.get("translit"))
-        return reply_response(v1_reply(raw, await self.outcome(raw), field=field, translit=translit))
+        return await self.queried(request, 1)
 
     async def v2(self, request: web.Request) -> web.Response:
         raw = bare_digits(request)
         if raw is not None:
             return reply_response(v2_reply(raw, await self.outcome(raw)))
+        return await self.queried(request, 2)
+
+    async def queried(self, request: web.Request, version: int) -> web.Response:
+        """A single-number request with a full query string (``field=``, ``translit=``, or any encoding)."""
         query = request.query
         raw = query.get("num")
         if raw is None:
-            return self.missing(request, 2)
+            return self.missing(request, version)
         raw = echoable(raw)
-        return reply_response(v2_reply(raw, await self.outcome(raw), field=query.get("field")))
+        outcome = await self.outcome(raw)
+        if version == 1:
+            reply = v1_reply(raw, outcome, field=query.get("field"), translit=is_on(query.get("translit")))
+        else:
+            reply = v2_reply(raw, outcome, field=query.get("field"))
+        return reply_response(reply)
 
     async def v1_batch(self, request: web.Request) -> web.Response:
         numbers = await self.batch_numbers(request)
