@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 
 from tests.conftest import REAL_REDIS_URL
 from tests.data.conftest import FIXTURES, REAL_DEF
-from worker.cli.data import Progress
 from worker.cli.main import main
+from worker.cli.progress import Progress
 from worker.data.dataset.store import LocalStore
 
 

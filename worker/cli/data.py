@@ -11,15 +11,14 @@ import asyncio
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from redis.exceptions import RedisError
-from tqdm import tqdm
 
+from worker.cli.progress import Progress
 from worker.data.dataset import redis_store
 from worker.data.dataset.format import Dataset, Meta
 from worker.data.dataset.store import LocalStore
@@ -84,52 +83,6 @@ def add_commands(commands: Any) -> None:
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--registry", type=Path, nargs="*", help="draw from these registry files instead")
     gen.set_defaults(handler=cmd_gen_mnp)
-
-
-class Progress:
-    """Progress of a long command on stderr: a tqdm bar per stage (rate, ETA) on a terminal; off one (logs,
-    systemd) a line per finished download and the closing :meth:`finish` line.
-
-    Fits both progress callbacks: an import's ``(stage, rows done, rows in all)`` and a download's
-    ``(file, bytes so far, bytes expected or None)``.
-    """
-
-    def __init__(self, stream: TextIO | None = None, *, unit: str = "rows") -> None:
-        self.stream = stream or sys.stderr
-        self.unit = unit
-        self.live = self.stream.isatty()
-        self.bar: tqdm[Any] | None = None
-        self.stage = ""
-        self.started = time.monotonic()
-
-    def __call__(self, stage: str, done: int, total: int | None) -> None:
-        bar = self.bar
-        if bar is None or stage != self.stage:
-            self._close_bar()
-            self.stage = stage
-            bar = self.bar = tqdm(
-                total=total,
-                desc=stage,
-                unit=self.unit,
-                unit_scale=self.unit == "B",
-                file=self.stream,
-                disable=not self.live,
-                leave=False,
-                mininterval=0.25,
-            )
-        bar.update(done - bar.n)
-        if not self.live and self.unit == "B" and total is not None and done >= total:
-            self.stream.write(f"{stage}: {done:,} bytes downloaded\n")
-
-    def finish(self, message: str) -> None:
-        self._close_bar()
-        self.stream.write(f"{message} in {time.monotonic() - self.started:.1f} s\n")
-        self.stream.flush()
-
-    def _close_bar(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def shown_url(url: str) -> str:
