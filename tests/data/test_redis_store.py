@@ -115,3 +115,19 @@ async def test_two_replicas_sharing_a_data_dir_download_once(redis: Redis, tmp_p
     assert [dataset.version for dataset in datasets] == [directory.name] * 2
     assert shared.versions() == [directory.name]
     assert not any((shared.root / "tmp").iterdir())
+
+
+async def test_make_current_uploads_only_what_redis_lacks(redis: Redis, tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "importer")
+    first, second = local_version(store), local_version(store)
+    keys = Keys(PREFIX)
+    await redis_store.make_current(redis, PREFIX, store, first.name, keep=3)  # not in Redis: uploaded
+    assert await redis.get(keys.current) == first.name.encode()
+    await redis_store.make_current(redis, PREFIX, store, second.name, keep=3)
+    assert await redis.get(keys.current) == second.name.encode()
+    uploaded = await redis.get(keys.manifest(first.name))
+    await redis.set(keys.file(first.name, "meta.json"), b"left alone")  # a re-upload would overwrite it
+    await redis_store.make_current(redis, PREFIX, store, first.name, keep=3)  # a rollback: pointer only
+    assert await redis.get(keys.current) == first.name.encode()
+    assert await redis.get(keys.manifest(first.name)) == uploaded
+    assert await redis.get(keys.file(first.name, "meta.json")) == b"left alone"
