@@ -1,6 +1,7 @@
 """The CLI prints exactly what the HTTP API would answer."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,22 @@ def test_bad_config_is_one_line_not_a_traceback(tmp_path: Path, capsys: pytest.C
     assert status == 2
     assert err.startswith("numlookup: config file")
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["data", "status"], ["data", "versions"], ["lookup", "79170415564"]])
+def test_a_reader_that_went_away_is_not_a_traceback(data_dir: Path, command: list[str]) -> None:
+    """``numlookup data status | head -1``: the pipe closes before numlookup has written everything."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write now fails with EPIPE
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "worker", "--data-dir", str(data_dir), *command],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 0

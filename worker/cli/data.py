@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -277,10 +276,7 @@ def cmd_diff(settings: Settings, args: argparse.Namespace) -> int:
         if args.json
         else history.render(report, top=args.top)
     )
-    try:
-        print(text, flush=True)
-    except BrokenPipeError:  # `numlookup data diff | head`: the reader has what it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    print(text, flush=True)
     return 0
 
 
