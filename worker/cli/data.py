@@ -95,21 +95,22 @@ def shown_url(url: str) -> str:
 
 
 def publish(settings: Settings, store: LocalStore, version: str, *, done_locally: str) -> None:
+    """:func:`make_current` for the synchronous commands."""
+    asyncio.run(make_current(settings, store, version, done_locally=done_locally))
+
+
+async def make_current(settings: Settings, store: LocalStore, version: str, *, done_locally: str) -> None:
     """With Redis configured, make ``version`` what every replica serves (uploading it if Redis lacks it).
 
     ``done_locally`` says what already happened here, for the error: the local data dir keeps it.
     """
     if not settings.redis.url:
         return
-
-    async def make_current() -> None:
+    try:
         async with open_redis(settings, uploads=True) as redis:
             assert redis is not None
             keep = settings.data.keep_versions
             await redis_store.make_current(redis, settings.redis.prefix, store, version, keep=keep)
-
-    try:
-        asyncio.run(make_current())
     except (RedisError, OSError) as error:
         raise DataError(f"{done_locally}, but publishing to Redis failed: {error}") from None
     print(f"{version} is current in Redis at {shown_url(settings.redis.url)}", file=sys.stderr)
@@ -214,8 +215,8 @@ async def _update_once(settings: Settings, args: argparse.Namespace) -> UpdateRe
             progress=Progress(unit="B"),
         )
     if report.changed and report.version is not None:
-        await asyncio.to_thread(
-            publish, settings, store, report.version, done_locally=f"{report.version} is current locally"
+        await make_current(
+            settings, store, report.version, done_locally=f"{report.version} is current locally"
         )
     print(report.summary(), flush=True)
     return report
