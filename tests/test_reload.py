@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,28 @@ async def test_a_version_that_fails_to_load_is_logged_once_and_the_next_one_serv
         follower.cancel()
     assert isinstance(engine.dataset, Dataset)
     assert "dataset switched" in caplog.text
+
+
+async def test_a_version_that_failed_is_tried_again_and_taken_once_it_loads(data_dir: Path) -> None:
+    """A failure may pass (Redis restarting mid-download, a disk freed): the same version is retried."""
+    store = LocalStore(data_dir)
+    engine = LookupEngine(store.open())
+    version = "20990101T000000000000Z"
+    broken = store.versions_dir / version
+    broken.mkdir()
+    (broken / "meta.json").write_text('{"format": 2, "version": "x"}', encoding="utf-8")
+    store.pointer.write_text(version, encoding="utf-8")
+    source = CountedSource(store)
+    follower = asyncio.create_task(follow(source, engine, interval=0.001))
+    try:
+        await source.wait(polls=5)
+        assert engine.version != version
+        scratch = store.scratch()
+        build_small_dataset(scratch, version=version)
+        shutil.rmtree(broken)
+        scratch.rename(broken)  # the same version, now whole
+        async with asyncio.timeout(5):
+            while engine.version != version:
+                await source.wait(polls=1)
+    finally:
+        follower.cancel()

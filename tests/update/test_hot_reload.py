@@ -269,16 +269,25 @@ async def test_replicas_follow_redis_without_mixed_answers(tmp_path: Path, redis
             index += 1
             await asyncio.sleep(0)
 
+    async def switched(engine: SignallingEngine, letter: str) -> None:
+        """Waits for the switch, or fails saying where each replica and Redis stood (not a silent hang)."""
+        try:
+            async with asyncio.timeout(30):
+                await engine.switched.wait()
+        except TimeoutError:
+            current = await redis_store.current_version(redis, prefix)
+            states = [(e.version, f.done()) for e, f in zip(engines, followers, strict=True)]
+            pytest.fail(f"no switch to {letter}: Redis names {current}; (version, follower done): {states}")
+        assert serving(engine) == letter
+
     try:
         for engine in engines:
-            await engine.switched.wait()
-            assert serving(engine) == "A"
+            await switched(engine, "A")
             engine.switched.clear()
         workers = [asyncio.create_task(load(engine)) for engine in engines for _ in range(4)]
         await redis_store.publish(redis, prefix, primary.versions_dir / versions["B"], keep=5)
         for engine in engines:
-            await engine.switched.wait()
-            assert serving(engine) == "B"
+            await switched(engine, "B")
         done.set()
         await asyncio.gather(*workers)
     finally:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+import time
+from typing import Final, Protocol
 
 from worker.data.dataset.format import Dataset
 from worker.data.dataset.store import LocalStore
@@ -12,6 +13,8 @@ from worker.errors import VersionLoadFailed
 from worker.lookup.engine import LookupEngine
 
 log = logging.getLogger(__name__)
+
+RETRY_CAP: Final = 60.0  # seconds between tries of a version that failed to load, at most
 
 
 class DatasetSource(Protocol):
@@ -39,15 +42,25 @@ async def follow(source: DatasetSource, engine: LookupEngine, interval: float) -
     """Keep ``engine`` on the source's current version; runs until cancelled.
 
     The new version is loaded completely before the engine switches to it, so lookups never wait and
-    never see a half-loaded dataset; a version that fails to load is logged once and the old one keeps
-    serving until the source names another version.
+    never see a half-loaded dataset. A version that fails to load is logged once and the old one keeps
+    serving; the failure may be passing (Redis restarting mid-download, a full disk freed since), so the
+    same version is tried again after a backoff that doubles from ``interval`` up to :data:`RETRY_CAP`.
     """
     failed: str | None = None
+    backoff = interval
+    retry_at = 0.0
     while True:
+        now = time.monotonic()
+        skip = failed if now < retry_at else None
         try:
-            await switch_to_current(source, engine, failed_version=failed)
+            if await switch_to_current(source, engine, failed_version=skip, quiet_for=failed):
+                failed, backoff = None, interval
         except VersionLoadFailed as error:
-            failed = error.version
+            if error.version == failed:
+                backoff = min(backoff * 2, RETRY_CAP)
+            else:
+                failed, backoff = error.version, interval
+            retry_at = time.monotonic() + backoff
         await asyncio.sleep(interval)
 
 
@@ -60,8 +73,17 @@ async def switch_if_new(source: DatasetSource, engine: LookupEngine) -> bool:
 
 
 async def switch_to_current(
-    source: DatasetSource, engine: LookupEngine, *, failed_version: str | None = None
+    source: DatasetSource,
+    engine: LookupEngine,
+    *,
+    failed_version: str | None = None,
+    quiet_for: str | None = None,
 ) -> bool:
+    """Switch to the source's current version unless the engine serves it or it is ``failed_version``.
+
+    Raises :class:`VersionLoadFailed` when the version cannot be loaded (logged unless it is ``quiet_for``,
+    which failed before: a version retried with backoff does not fill the log).
+    """
     try:
         version = await source.current()
     except Exception as error:  # task boundary: a broken source must not stop the service
@@ -72,7 +94,8 @@ async def switch_to_current(
     try:
         dataset = await source.load(version)
     except Exception as error:
-        log.error("dataset %s failed to load, keeping %s: %s", version, engine.version, error)
+        if version != quiet_for:
+            log.error("dataset %s failed to load, keeping %s: %s", version, engine.version, error)
         raise VersionLoadFailed(version, str(error)) from error
     previous = [engine.use(dataset)]
     # Freeing a version (450k ranges, their answers, the maps) takes tens of milliseconds: drop the last
