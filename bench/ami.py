@@ -1,6 +1,6 @@
 """AMI load generator: how many UserEvent(Num) per second the worker answers, and how fast.
 
-Plays Asterisk over a real socket (banner, Login, UserEvent as in ../shared/data/ami/, Setvar replies) and
+Plays Asterisk over a real socket (banner, Login, UserEvent as in tests/realdata/ami/, Setvar replies) and
 runs the subject in its own process, so the generator does not share its CPU time:
 
 - ``worker``: ``python -m worker worker`` on a small hand-made dataset (a Russian lookup costs the same

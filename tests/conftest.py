@@ -18,8 +18,6 @@ from worker.data.dataset.store import LocalStore
 from worker.data.dataset.writer import new_version, write_dataset
 from worker.lookup.engine import LookupEngine
 
-# The project's shared/ folder (registry copies, AMI captures), read in place, never copied into the repo.
-SHARED = Path(os.environ.get("NUMLOOKUP_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 REAL_REDIS_URL = os.environ.get("NUMLOOKUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 MTS = Operator("7740000076", 'ПАО "МТС"', "МТС")

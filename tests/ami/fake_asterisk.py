@@ -1,4 +1,4 @@
-"""An AMI server over a real socket that speaks as the Asterisk 22 captures in ../shared/data/ami/ show.
+"""An AMI server over a real socket that speaks as the Asterisk 22 captures in tests/realdata/ami/ show.
 
 It reads actions the way Asterisk's manager does (lines end at LF, a trailing CR is dropped, an empty line
 ends the action), so anything a client lets through as a line break shows up here as an extra header or an

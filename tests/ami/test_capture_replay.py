@@ -1,5 +1,5 @@
 """The real byte stream a panoramisk client received across two Asterisk restarts
-(../shared/data/ami/asterisk-22.10.1-session.raw), replayed through our wire protocol in every chunking."""
+(tests/realdata/ami/asterisk-22.10.1-session.raw), replayed through our wire protocol in every chunking."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.realdata import AMI
 from worker.asterisk.protocol import ClientStats, WireProtocol
 
-RAW = (SHARED / "data" / "ami" / "asterisk-22.10.1-session.raw").read_bytes()
+RAW = (AMI / "asterisk-22.10.1-session.raw").read_bytes()
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 
 

@@ -1,4 +1,4 @@
-"""FastAGI over a real socket, as Asterisk drives it (../shared/data/ami/fastagi-session.txt)."""
+"""FastAGI over a real socket, as Asterisk drives it (tests/realdata/ami/fastagi-session.txt)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fixtures of the data area: the shared registry copies, hand-made ABC files, a store with the real DEF."""
+"""Fixtures of the data area: the real registry copies (tests/realdata), hand-made ABC files, a store."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.realdata import ROSSVYAZ
 from worker.data.dataset.store import LocalStore
 from worker.data.importer.registry import import_registry
 from worker.settings import default_brands_file
 
-ROSSVYAZ = SHARED / "data" / "rossvyaz"
 REAL_DEF = ROSSVYAZ / "DEF-9xx.csv"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BRANDS = default_brands_file()

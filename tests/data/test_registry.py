@@ -1,4 +1,4 @@
-"""The registry readers over every generation: the real files from ../shared and hand-made ones."""
+"""The registry readers over every generation: the real files in tests/realdata and hand-made ones."""
 
 from __future__ import annotations
 
