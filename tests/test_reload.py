@@ -86,3 +86,31 @@ async def test_a_version_that_failed_is_tried_again_and_taken_once_it_loads(data
                 await source.wait(polls=1)
     finally:
         follower.cancel()
+
+
+class SwallowingSource(LocalSource):
+    """A source whose I/O eats a cancellation (once), as something below the follower did under load in CI."""
+
+    swallowed = False
+
+    async def current(self) -> str | None:
+        if not self.swallowed:
+            try:
+                await asyncio.sleep(0.05)
+            except asyncio.CancelledError:
+                self.swallowed = True
+        return await super().current()
+
+
+async def test_a_cancelled_follower_stops_even_when_a_call_below_swallowed_the_cancel(data_dir: Path) -> None:
+    store = LocalStore(data_dir)
+    follower = asyncio.create_task(
+        follow(SwallowingSource(store), LookupEngine(store.open()), interval=0.001)
+    )
+    await asyncio.sleep(0.01)  # inside current()
+    follower.cancel()
+    await asyncio.wait({follower}, timeout=5)  # a shutdown awaiting the follower must not hang
+    try:
+        assert follower.cancelled()
+    finally:
+        follower.cancel()  # the test's own cleanup when it failed

@@ -62,6 +62,19 @@ async def follow(source: DatasetSource, engine: LookupEngine, interval: float) -
                 failed, backoff = error.version, interval
             retry_at = time.monotonic() + backoff
         await asyncio.sleep(interval)
+        stop_if_cancel_was_swallowed()
+
+
+def stop_if_cancel_was_swallowed() -> None:
+    """Raise CancelledError if this task was asked to stop but something awaited below ate the request.
+
+    Seen under load in CI: a follower cancelled at shutdown went on polling (the task stayed "cancelling"
+    while its loop ran on), so the shutdown that awaited it hung. The request is still recorded on the
+    task, so honouring it here makes the follower stop whatever a library below did with the exception.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def switch_if_new(source: DatasetSource, engine: LookupEngine) -> bool:
