@@ -58,20 +58,14 @@ async def ensure_dataset(settings: Settings, redis: Redis | None) -> Meta | None
         f"{meta.ranges:,}",
         meta.version,
     )
-    if settings.redis.url:
+    if redis is not None:  # the snapshot is a few MB: the service's own client uploads it
+        directory, prefix = store.versions_dir / meta.version, settings.redis.prefix
+        keep = settings.data.keep_versions
         try:
-            async with open_redis(settings, uploads=True) as uploads:
-                assert uploads is not None
-                directory = store.versions_dir / meta.version
-                keep = settings.data.keep_versions
-                if not await redis_store.publish(
-                    uploads, settings.redis.prefix, directory, keep=keep, replace=False
-                ):
-                    log.info("Redis names a dataset already: the bundled snapshot stays local")
+            if not await redis_store.publish(redis, prefix, directory, keep=keep, replace=False):
+                log.info("Redis names a dataset already: the bundled snapshot stays local")
         except (RedisError, OSError) as error:
-            log.warning(
-                "the bundled snapshot serves this process only: publishing it to Redis failed: %s", error
-            )
+            log.warning("the bundled snapshot serves here only: publishing it to Redis failed: %s", error)
     return meta
 
 
