@@ -161,3 +161,24 @@ def test_the_tests_copy_of_the_samples_is_the_bundled_one() -> None:
             (PACKAGE_DATA / f"{name}.xz").read_bytes()
         )
     assert FIXTURES.is_dir()
+
+
+def test_if_changed_imports_the_same_files_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``make run DATA=...`` twice: the second run finds the same content serving and imports nothing."""
+    data = tmp_path / "data"
+    files = tmp_path / "registry"
+    files.mkdir()
+    (files / "DEF-9xx.csv").write_bytes(REAL_DEF.read_bytes())
+    assert main(["--data-dir", str(data), "data", "import", "--if-changed", str(files)]) == 0
+    first = LocalStore(data).current_version()
+    capsys.readouterr()
+    copy = tmp_path / "elsewhere.csv"  # another name, the same content: the same registry
+    copy.write_bytes(REAL_DEF.read_bytes())
+    assert main(["--data-dir", str(data), "data", "import", "--if-changed", str(copy)]) == 0
+    assert capsys.readouterr().out == f"dataset {first} already serves these files: nothing imported\n"
+    assert LocalStore(data).versions() == [first]
+    (files / "ABC-3xx.csv").write_bytes((ROSSVYAZ / "abc-sample" / "ABC-3xx-sample.csv").read_bytes())
+    assert main(["--data-dir", str(data), "data", "import", "--if-changed", str(files)]) == 0
+    assert LocalStore(data).current_version() != first  # a file more: imported
+    assert main(["--data-dir", str(data), "data", "import", "--if-changed", str(tmp_path / "missing")]) == 2
+    assert "missing:0: cannot read" in capsys.readouterr().err

@@ -23,8 +23,9 @@ from worker.data.dataset import redis_store
 from worker.data.dataset.format import Dataset, Meta
 from worker.data.dataset.store import LocalStore
 from worker.data.formats.brands import Brands
+from worker.data.formats.registry import registry_files
 from worker.data.importer.mnp import import_mnp
-from worker.data.importer.registry import build_registry, import_registry
+from worker.data.importer.registry import build_registry, files_digest, import_registry
 from worker.data.synthetic.mnp import gen_mnp, mobile_ranges
 from worker.data.synthetic.registry import gen_registry
 from worker.data.updates import history, mnpsync
@@ -46,6 +47,11 @@ def add_commands(commands: Any) -> None:
         type=_date,
         metavar="YYYY-MM-DD",
         help="the registry's publication date (default: the newest modification date of the files)",
+    )
+    importing.add_argument(
+        "--if-changed",
+        action="store_true",
+        help="do nothing if the serving version was imported from files with exactly this content",
     )
     importing.set_defaults(handler=cmd_import)
     mnp = sub.add_parser("import-mnp", help="apply MNP files (Port_All, increments, Operators; .csv or .zip)")
@@ -133,6 +139,9 @@ async def make_current(settings: Settings, store: LocalStore, version: str, *, d
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     progress = Progress()
     store = LocalStore(settings.data_dir)
+    if args.if_changed and (serving := _serving_the_same(store, args.paths)) is not None:
+        print(f"dataset {serving} already serves these files: nothing imported")
+        return 0
     meta = import_registry(
         store,
         args.paths,
@@ -145,6 +154,18 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     publish(settings, store, meta.version, done_locally=f"imported locally as {meta.version}")
     print(f"dataset {meta.version}: {meta.ranges:,} ranges, {meta.ported:,} ported numbers")
     return 0
+
+
+def _serving_the_same(store: LocalStore, paths: Sequence[Path]) -> str | None:
+    """The serving version if its registry was imported from files with the same content as ``paths``."""
+    if store.current_version() is None:
+        return None
+    dataset = store.open()
+    meta = dataset.meta
+    dataset.close()
+    if meta.registry_sha256 is None or meta.registry_sha256 != files_digest(registry_files(list(paths))):
+        return None
+    return meta.version
 
 
 def cmd_import_mnp(settings: Settings, args: argparse.Namespace) -> int:

@@ -95,6 +95,7 @@ class Meta:
     mnp_sources: list[str] = field(default_factory=list)
     source: str = IMPORTED  # one of SOURCES; versions written before it was recorded count as imported
     published: date | None = None  # the registry's publication date; None: unknown, ``created`` stands in
+    registry_sha256: str | None = None  # of the registry files' contents: a re-import of the same is seen
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,6 +109,7 @@ class Meta:
             "mnp_sources": self.mnp_sources,
             "source": self.source,
             "published": None if self.published is None else self.published.isoformat(),
+            "registry_sha256": self.registry_sha256,
         }
 
     @classmethod
@@ -124,6 +126,7 @@ class Meta:
             mnp_sources=list(data.get("mnp_sources", [])),
             source=str(data.get("source") or IMPORTED),
             published=date.fromisoformat(data["published"]) if data.get("published") else None,
+            registry_sha256=data.get("registry_sha256"),
         )
 
     @property

@@ -48,6 +48,7 @@ class RegistryBuild:
     sources: list[str] = field(default_factory=list)
     source: str = IMPORTED  # where the registry came from (Meta.source)
     published: date | None = None  # when it was published (Meta.published)
+    registry_sha256: str | None = None  # of the files it was read from (Meta.registry_sha256)
 
 
 @dataclass
@@ -123,6 +124,7 @@ def publish_build(
         mnp_sources=mnp_sources or [],
         source=build.source,
         published=build.published,
+        registry_sha256=build.registry_sha256,
     )
     scratch = store.scratch()
     try:

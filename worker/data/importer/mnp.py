@@ -94,6 +94,7 @@ def import_mnp(
             current.range_array(),
             source=current.meta.source,  # the registry stays what it was: so does its provenance
             published=current.meta.published,
+            registry_sha256=current.meta.registry_sha256,
         )
         codes = read_codes(current.directory)
         result = apply_mnp_files(

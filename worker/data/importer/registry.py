@@ -7,6 +7,7 @@ MNP codes, so a registry update never loses MNP data.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from worker.answer.model import Operator
 from worker.data.dataset import ported
 from worker.data.dataset.format import IMPORTED, RANGE_DTYPE, Dataset, Meta, line_type_for_code
 from worker.data.dataset.store import LocalStore
+from worker.data.digest import sha256_file
 from worker.data.formats.brands import Brands
 from worker.data.formats.names import name_key, readable_region
 from worker.data.formats.registry import TAIL, read_registry, registry_files
@@ -101,8 +103,10 @@ def import_registry(
     """
     report = progress or quiet
     build = build_registry(paths, Brands.load(brands), report)
+    files = [Path(name) for name in build.sources]
     build.source = source
-    build.published = published or files_date([Path(name) for name in build.sources])
+    build.published = published or files_date(files)
+    build.registry_sha256 = files_digest(files)
     if names is not None:
         build.sources = list(names)
     try:
@@ -120,6 +124,18 @@ def import_registry(
         mnp_sources = previous.meta.mnp_sources
         previous.close()
     return publish_build(store, build, keys, codes, keep=keep, mnp_sources=mnp_sources)
+
+
+def files_digest(files: Sequence[Path]) -> str:
+    """One SHA-256 of the files' contents, whatever their names and order: the same registry, recognised."""
+    digests = []
+    for path in files:
+        try:
+            digests.append(sha256_file(path))
+        except OSError as error:
+            raise MalformedInput(path, 0, f"cannot read: {error.strerror or error}") from error
+    digests.sort()
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()
 
 
 def files_date(files: Sequence[Path]) -> date:
