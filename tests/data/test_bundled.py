@@ -3,10 +3,12 @@ provenance (source, publication date) every version records."""
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import lzma
 import os
+import tomllib
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -182,3 +184,12 @@ def test_if_changed_imports_the_same_files_once(tmp_path: Path, capsys: pytest.C
     assert LocalStore(data).current_version() != first  # a file more: imported
     assert main(["--data-dir", str(data), "data", "import", "--if-changed", str(tmp_path / "missing")]) == 2
     assert "missing:0: cannot read" in capsys.readouterr().err
+
+
+def test_the_package_data_patterns_ship_every_bundled_file() -> None:
+    """``pip install numlookup`` (wheel or sdist) must carry the snapshot, not only a git checkout."""
+    pyproject = tomllib.loads((PACKAGE_DATA.parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["worker"]
+    for path in PACKAGE_DATA.iterdir():
+        relative = path.relative_to(PACKAGE_DATA.parents[1]).as_posix()
+        assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), relative
