@@ -8,6 +8,7 @@ import re
 from datetime import date, datetime
 from pathlib import Path
 
+import pytest
 from redis.asyncio import Redis
 
 from tests.realdata import ROSSVYAZ
@@ -17,6 +18,7 @@ from worker.data.dataset.store import LocalStore
 from worker.data.importer.bundled import import_bundled
 from worker.data.importer.registry import import_registry
 from worker.lookup.engine import LookupEngine
+from worker.service import seed
 from worker.service.seed import ensure_dataset, portal_on_start
 from worker.service.serve import serve_everything
 from worker.settings import Settings, default_brands_file
@@ -35,6 +37,18 @@ async def test_an_empty_data_dir_gets_the_snapshot_and_a_full_one_does_not(tmp_p
     assert meta.source == "bundled"
     assert await ensure_dataset(settings, None) is None  # a second start imports nothing
     assert LocalStore(settings.data_dir).versions() == [meta.version]
+
+
+async def test_a_data_dir_that_cannot_take_it_is_one_error_and_the_service_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(seed, "import_bundled", refuse)
+    assert await ensure_dataset(settings_for(tmp_path / "data"), None) is None
+    assert "cannot import the bundled registry snapshot" in caplog.text
+    assert "Permission denied" in caplog.text
 
 
 async def test_redis_gets_the_snapshot_only_while_it_names_no_dataset(redis: Redis, tmp_path: Path) -> None:

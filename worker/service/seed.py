@@ -30,7 +30,7 @@ from worker.data.importer.registry import import_registry
 from worker.data.updates.portal import Portal
 from worker.data.updates.portal import Progress as DownloadProgress
 from worker.data.updates.update import Importer, UpdateReport, update_registry
-from worker.errors import NumlookupError
+from worker.errors import DataError, NumlookupError
 from worker.lookup.engine import LookupEngine
 from worker.service.resources import dataset_source, open_redis
 from worker.settings import Settings
@@ -47,9 +47,13 @@ async def ensure_dataset(settings: Settings, redis: Redis | None) -> Meta | None
     if await dataset_source(settings, redis).current() is not None:
         return None
     store = LocalStore(settings.data_dir)
-    meta = await asyncio.to_thread(
-        import_bundled, store, brands=settings.data.brands, keep=settings.data.keep_versions
-    )
+    try:
+        meta = await asyncio.to_thread(
+            import_bundled, store, brands=settings.data.brands, keep=settings.data.keep_versions
+        )
+    except (DataError, OSError) as error:  # a read-only data dir, a full disk: serve without, as before
+        log.error("cannot import the bundled registry snapshot into %s: %s", store.root, error)
+        return None
     if meta is None:  # a dataset appeared meanwhile (an import running beside us): it wins
         return None
     log.info(
