@@ -114,7 +114,7 @@ def test_imported_files_are_dated_by_their_modification_time_or_the_date_given(
     assert main(["--data-dir", str(data), "data", "status"]) == 0
     status = capsys.readouterr().out
     age = (datetime.now(UTC).date() - date(2026, 8, 19)).days
-    assert f"registry:  registry of 2026-08-19 from imported files, {age} days old" in status
+    assert f"data:      registry of 2026-08-19 from imported files, {age} days old" in status
 
 
 def test_a_bad_publication_date_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -185,7 +185,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     dataset = store.open()
     meta = dataset.meta
     print(f"version:   {meta.version}")
-    print(f"registry:  {meta.describe(settings.data.stale_after_days)}")
+    print(f"data:      {meta.describe(settings.data.stale_after_days)}")
     print(f"created:   {meta.created.isoformat()} ({_age(meta.age_seconds)} ago)")
     print(f"ranges:    {meta.ranges:,}")
     print(f"ported:    {meta.ported:,}")
