@@ -4,6 +4,7 @@ through Redis only while Redis names nothing, then the portal in the background;
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from datetime import date, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from tests.conftest import REAL_REDIS_URL
 from tests.realdata import ROSSVYAZ
 from tests.update.portal_fake import ROWS, FakePortal, registry_csv
 from worker.data.dataset import redis_store
@@ -153,3 +155,41 @@ async def test_run_announces_urls_asterisk_and_data(tmp_path: Path) -> None:
     assert "FastAGI:   agi://127.0.0.1:" in text
     assert "AMI:       not configured (set NUMLOOKUP_AMI__HOST and NUMLOOKUP_AMI__SECRET)" in text
     assert "trying the official portal" not in text  # fetch_on_start is off here
+
+
+async def test_with_redis_the_portals_registry_becomes_current_there_too(
+    fake_portal: tuple[FakePortal, str], tmp_path: Path
+) -> None:
+    """Replicas follow Redis: the background try publishes what it fetched there, over the snapshot."""
+    client = Redis.from_url(REAL_REDIS_URL)
+    try:
+        await client.ping()
+    except OSError as error:
+        await client.aclose()
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {REAL_REDIS_URL}: {error}")
+    prefix = f"seedtest-{os.getpid()}"
+    fake, url = fake_portal
+    publish_real_files(fake, datetime(2026, 11, 20, 3, 12))
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        redis={"url": REAL_REDIS_URL, "prefix": prefix},
+        data={"portal_url": url, "portal_backoff": 0},
+    )
+    try:
+        snapshot = await ensure_dataset(settings, client)
+        assert snapshot is not None
+        assert await redis_store.current_version(client, prefix) == snapshot.version
+        engine = LookupEngine(LocalStore(settings.data_dir).open())
+        async with portal_on_start(settings, engine) as task:
+            assert task is not None
+            await asyncio.wait_for(task, 30)
+        current = await redis_store.current_version(client, prefix)
+        assert current == LocalStore(settings.data_dir).current_version() != snapshot.version
+        assert LocalStore(settings.data_dir).open(current).meta.source == "portal"
+    finally:
+        keys = [key async for key in client.scan_iter(f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
