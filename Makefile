@@ -14,13 +14,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Install, import DATA= files if given (else fetch from the official portal when no dataset exists yet),
-# then serve. Without any dataset the service still runs, answering from libphonenumber alone.
+# Install, import DATA= files if given and not already serving, then serve. With no dataset yet, `numlookup run`
+# imports the bundled registry snapshot itself (a second), serves at once and tries the official portal in the
+# background; a second `make run` imports nothing.
 run: $(STAMP)
 ifneq ($(strip $(DATA)),)
-	$(BIN)/numlookup data import $(DATA)
-else
-	$(BIN)/numlookup data status >/dev/null 2>&1 || $(BIN)/numlookup data update || true
+	$(BIN)/numlookup data import --if-changed $(DATA)
 endif
 	$(BIN)/numlookup run
 

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -31,7 +31,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.update.portal_fake import FakePortal
-from worker.data.dataset.format import Meta
+from worker.data.dataset.format import PORTAL, Meta
 from worker.data.dataset.store import LocalStore
 from worker.data.importer.mnp import import_mnp
 from worker.data.importer.registry import import_registry
@@ -96,9 +96,11 @@ async def timed_update(store: LocalStore, url: str) -> tuple[float, float, str]:
     """(total seconds, of which import seconds, summary)."""
     spent: list[float] = []
 
-    def importer(target: LocalStore, paths: Sequence[Path]) -> Meta:
+    def importer(target: LocalStore, paths: Sequence[Path], published: date) -> Meta:
         began = time.monotonic()
-        meta = import_registry(target, paths, brands=default_brands_file(), keep=6)
+        meta = import_registry(
+            target, paths, brands=default_brands_file(), keep=6, source=PORTAL, published=published
+        )
         spent.append(time.monotonic() - began)
         return meta
 

@@ -49,3 +49,16 @@ def test_a_typo_is_an_error_not_a_silent_default(tmp_path: Path, content: str) -
 def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_exempt_networks_and_staleness_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(EXAMPLE).http.rate_limit_exempt == ["127.0.0.0/8", "::1/128"]  # the default
+    monkeypatch.setenv("NUMLOOKUP_HTTP__RATE_LIMIT_EXEMPT", '["127.0.0.0/8","::1/128","10.20.0.0/24"]')
+    monkeypatch.setenv("NUMLOOKUP_DATA__STALE_AFTER_DAYS", "45")
+    monkeypatch.setenv("NUMLOOKUP_DATA__FETCH_ON_START", "false")
+    settings = load_settings()
+    assert settings.http.rate_limit_exempt == ["127.0.0.0/8", "::1/128", "10.20.0.0/24"]
+    assert (settings.data.stale_after_days, settings.data.fetch_on_start) == (45, False)
+    monkeypatch.setenv("NUMLOOKUP_DATA__STALE_AFTER_DAYS", "0")
+    with pytest.raises(ConfigError):
+        load_settings()

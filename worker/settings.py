@@ -57,6 +57,9 @@ class DataSettings(Section):
     portal_backoff: float = Field(2.0, ge=0)  # seconds before the first retry; doubles each time
     portal_read_timeout: float = Field(60.0, gt=0)  # seconds without a byte before a transfer is retried
     max_range_loss: float = Field(0.05, ge=0, le=1)  # refuse a registry that lost more than this share
+    # While the bundled snapshot serves, run/api/worker try the portal once in the background on start.
+    fetch_on_start: bool = True
+    stale_after_days: int = Field(30, ge=1)  # /health says "warning" once the registry is older than this
 
 
 class HttpSettings(Section):
@@ -65,6 +68,8 @@ class HttpSettings(Section):
     workers: int = Field(1, ge=1)
     rate_limit: float = Field(10.0, ge=0)  # requests per second per client address; 0 = off
     trusted_proxies: list[str] = Field(default_factory=list)  # peers whose X-Forwarded-For is believed
+    # Client networks the rate limit never applies to: by default this host (a dialplan's CURL() per call).
+    rate_limit_exempt: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
     batch_limit: int = Field(1000, ge=1)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from worker.api.addresses import parse_networks
 from worker.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +70,14 @@ def test_worker_settings_match_the_asterisk_side(compose: dict[str, Any]) -> Non
     assert f"permit = {network.network_address}/{network.netmask}" in manager
     asterisk_env = compose["services"]["asterisk"]["environment"]
     assert asterisk_env["NUMLOOKUP_AGI"] == f"worker:{env['NUMLOOKUP_FASTAGI__PORT']}"
+
+
+def test_the_asterisk_network_is_exempt_from_the_rate_limit(compose: dict[str, Any]) -> None:
+    """The dialplan's CURL() recipes call the API for every call: the compose network is never limited."""
+    exempt = json.loads(compose["services"]["api"]["environment"]["NUMLOOKUP_HTTP__RATE_LIMIT_EXEMPT"])
+    subnet = compose["networks"]["numlookup"]["ipam"]["config"][0]["subnet"]
+    assert subnet in exempt
+    assert parse_networks(exempt, "http.rate_limit_exempt")  # valid, as the API will read it
 
 
 def test_dialplan_examples_are_all_there() -> None:

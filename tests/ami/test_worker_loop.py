@@ -158,6 +158,28 @@ async def test_serve_runs_until_stopped(asterisk: FakeAsterisk, data_dir: Path) 
     await asterisk.wait(lambda: not asterisk._writers)  # logged out: the session is gone
 
 
+async def test_worker_on_an_empty_data_dir_answers_from_the_bundled_snapshot(
+    asterisk: FakeAsterisk, tmp_path: Path
+) -> None:
+    """``numlookup worker`` on a fresh machine: no dataset, no portal, yet an operator and a region."""
+    settings = worker_settings(asterisk.port).model_copy(update={"data_dir": tmp_path / "data"})
+    settings = settings.model_copy(
+        update={"data": settings.data.model_copy(update={"fetch_on_start": False})}
+    )
+    stop = asyncio.Event()
+    served = asyncio.create_task(serve_worker(settings, stop))
+    try:
+        await asterisk.wait(lambda: asterisk.logins_ok == 1)
+        await asterisk.user_event("1795871609.9", "79170415564")
+        await asterisk.wait(lambda: asterisk.status_of("1795871609.9") == ["OK"])
+    finally:
+        stop.set()
+        async with asyncio.timeout(5):
+            await served
+    answer = dict(asterisk.setvars("1795871609.9"))
+    assert (answer["NUM_OPERATOR"], answer["NUM_REGION"]) == ("МТС", "Республика Башкортостан")
+
+
 def test_worker_command_is_registered() -> None:
     parser = build_parser()
     args = parser.parse_args(["worker"])

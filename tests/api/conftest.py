@@ -69,7 +69,10 @@ async def redis(request: pytest.FixtureRequest, private_redis_url: str) -> Async
 
 
 def make_settings(data_dir: Path, **http: Any) -> Settings:
-    return Settings(data_dir=data_dir, http=HttpSettings(**{"rate_limit": 0, **http}))
+    # No exempt networks unless given: the test client connects from loopback, which is exempt by default.
+    return Settings(
+        data_dir=data_dir, http=HttpSettings(**{"rate_limit": 0, "rate_limit_exempt": [], **http})
+    )
 
 
 @pytest.fixture

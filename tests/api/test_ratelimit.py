@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -11,10 +13,12 @@ from redis.exceptions import RedisError
 
 from tests.api.conftest import Client, MakeClient
 from worker.api.addresses import ClientAddress, parse_networks
-from worker.api.app import LIMITER
+from worker.api.app import LIMITER, create_app
 from worker.api.counter import RedisCounter
 from worker.api.ratelimit import LocalLimiter, Window
 from worker.errors import ConfigError
+from worker.lookup.engine import LookupEngine
+from worker.settings import Settings
 
 NOW = 1_000_000.25  # a fixed clock: a test never straddles a window boundary
 
@@ -126,6 +130,72 @@ def test_client_address(peer: str | None, forwarded: str | None, client: str) ->
 def test_bad_trusted_proxy_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="not-an-ip"):
         parse_networks(["not-an-ip"])
+
+
+async def burst(client: Client, count: int, **headers: str) -> list[int]:
+    """``count`` requests at once, all inside one frozen one-second window."""
+
+    async def one() -> int:
+        response = await client.get("/get/?num=74959898533", headers=headers)
+        await response.read()
+        return response.status
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def test_loopback_is_exempt_by_default_and_everyone_else_is_limited(
+    aiohttp_client: Any, engine: LookupEngine, data_dir: Path
+) -> None:
+    """A dialplan's CURL() on this host for every call is never throttled; the limit holds for the rest."""
+    defaults = Settings(data_dir=data_dir)
+    assert defaults.http.rate_limit == 10
+    assert defaults.http.rate_limit_exempt == ["127.0.0.0/8", "::1/128"]
+    # the defaults, plus the test's own loopback peer as a trusted proxy to send from a non-exempt address
+    settings = defaults.model_copy(
+        update={"http": defaults.http.model_copy(update={"trusted_proxies": ["127.0.0.1"]})}
+    )
+    client: Client = await aiohttp_client(create_app(settings, engine))
+    freeze(client)
+    assert await burst(client, 200) == [200] * 200  # 200 in one second from 127.0.0.1
+    outside = await burst(client, 200, **{"X-Forwarded-For": "203.0.113.5"})
+    assert sorted(outside) == [200] * 10 + [429] * 190
+    assert await burst(client, 5) == [200] * 5  # loopback itself is still exempt in the same window
+
+
+async def test_without_exempt_networks_loopback_is_limited_like_anyone(make_client: MakeClient) -> None:
+    client = await make_client(rate_limit=2, rate_limit_exempt=[])
+    freeze(client)
+    assert await statuses(client, 3) == [200, 200, 429]
+
+
+async def test_an_exempt_network_is_never_limited(make_client: MakeClient) -> None:
+    client = await make_client(rate_limit=2, trusted_proxies=["127.0.0.1"], rate_limit_exempt=["10.1.0.0/16"])
+    freeze(client)
+    assert await statuses(client, 20, **{"X-Forwarded-For": "10.1.2.3"}) == [200] * 20
+    assert await statuses(client, 3, **{"X-Forwarded-For": "10.2.0.1"}) == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    ("client", "exempt"),
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),  # loopback IPv4 as a dual-stack socket reports it
+        ("10.0.0.1", False),
+        ("::2", False),
+        ("unknown", False),
+    ],
+)
+def test_exempt_networks(client: str, exempt: bool) -> None:
+    addresses = ClientAddress((), parse_networks(["127.0.0.0/8", "::1/128"], "http.rate_limit_exempt"))
+    assert addresses.is_exempt(client) is exempt
+
+
+def test_bad_exempt_network_is_a_config_error(data_dir: Path, engine: LookupEngine) -> None:
+    settings = Settings(data_dir=data_dir, http={"rate_limit_exempt": ["127.0.0.0/33"]})
+    with pytest.raises(ConfigError, match=r"http\.rate_limit_exempt: '127\.0\.0\.0/33'"):
+        create_app(settings, engine)
 
 
 async def test_counter_coalesces_concurrent_requests_and_keeps_exact_counts(redis: Redis) -> None:

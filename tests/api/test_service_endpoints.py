@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator, Mapping
-from typing import NoReturn
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 from openapi_spec_validator import validate
@@ -13,10 +16,13 @@ from redis.asyncio import Redis
 
 from tests.api.conftest import Client, MakeClient
 from tests.metrics import API_SERIES, sample, series
+from worker.api.app import create_app
 from worker.api.health import AmiState
 from worker.data.dataset.format import Dataset
+from worker.data.dataset.store import LocalStore
 from worker.lookup.cache import RedisCache
 from worker.lookup.engine import LookupEngine
+from worker.settings import Settings
 
 
 class FakeAmi:
@@ -48,9 +54,50 @@ async def test_health_reports_dataset_without_redis(client: Client, dataset: Dat
         "age_seconds": round(dataset.meta.age_seconds),
         "ranges": 5,
         "ported": 3,
+        "source": "imported",
+        "published": dataset.meta.created.astimezone(UTC).date().isoformat(),  # unknown: the build's date
+        "age_days": 0,
+        "stale": False,
     }
     assert body["redis"] == {"configured": False}
     assert body["ami"] is None
+
+
+def dated_copy(data_dir: Path, source: str, published: date) -> Dataset:
+    """The small dataset again, saying it is ``source``'s registry published on ``published``."""
+    original = LocalStore(data_dir).open()
+    copy = data_dir.parent / f"copy-{source}-{published}"
+    shutil.copytree(original.directory, copy)
+    meta = json.loads((copy / "meta.json").read_text(encoding="utf-8"))
+    meta.update(source=source, published=published.isoformat())
+    (copy / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    return Dataset(copy)
+
+
+@pytest.mark.parametrize(
+    ("days_old", "stale_after", "status"), [(40, 30, "warning"), (30, 30, "ok"), (40, 60, "ok")]
+)
+async def test_health_warns_when_the_registry_is_older_than_the_setting(
+    aiohttp_client: Any, data_dir: Path, days_old: int, stale_after: int, status: str
+) -> None:
+    published = datetime.now(UTC).date() - timedelta(days=days_old)
+    engine = LookupEngine(dated_copy(data_dir, "bundled", published))
+    settings = Settings(data_dir=data_dir, data={"stale_after_days": stale_after})
+    client: Client = await aiohttp_client(create_app(settings, engine))
+    body = await health(client)
+    assert body["status"] == status  # still HTTP 200: a warning, not an outage
+    dataset = body["dataset"]
+    assert isinstance(dataset, dict)
+    assert (dataset["source"], dataset["published"]) == ("bundled", published.isoformat())
+    assert (dataset["age_days"], dataset["stale"]) == (days_old, status == "warning")
+
+
+async def test_degraded_outranks_stale(aiohttp_client: Any, data_dir: Path) -> None:
+    engine = LookupEngine(dated_copy(data_dir, "portal", date(2020, 1, 1)))
+    client: Client = await aiohttp_client(
+        create_app(Settings(data_dir=data_dir), engine, ami_state=FakeAmi(False))
+    )
+    assert (await health(client))["status"] == "degraded"
 
 
 async def test_health_without_dataset_is_degraded(make_client: MakeClient) -> None:

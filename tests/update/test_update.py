@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -31,8 +31,9 @@ class RowImporter:
     def __init__(self) -> None:
         self.calls: list[list[bytes]] = []
 
-    def __call__(self, store: LocalStore, paths: Sequence[Path]) -> Meta:
+    def __call__(self, store: LocalStore, paths: Sequence[Path], published: date) -> Meta:
         self.calls.append([path.read_bytes() for path in paths])
+        self.published = published
         ranges = []
         for path in paths:
             for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines()[1:], start=2):
@@ -58,6 +59,7 @@ async def test_first_run_downloads_all_then_unchanged_files_are_skipped(
         store, portal, importer
     )
     first = store.current_version()
+    assert importer.published == date(2026, 7, 18)  # the listing's date is the registry's publication
     assert await run(store, portal, importer) == f"registry unchanged on the portal; {first} keeps serving"
     assert [fake.hits[name] for name in ROWS] == [1, 1, 1, 1]
     assert len(importer.calls) == 1
@@ -66,6 +68,7 @@ async def test_first_run_downloads_all_then_unchanged_files_are_skipped(
     fake.publish("DEF-9xx.csv", registry_csv(rows), datetime(2026, 8, 19, 14, 5))
     summary = await run(store, portal, importer)
     assert "(10 → 11 ranges; downloaded DEF-9xx.csv;" in summary
+    assert importer.published == date(2026, 8, 19)  # the newest file dates the registry
     assert [fake.hits[name] for name in ROWS] == [1, 1, 1, 2]  # only the changed file came again
     assert importer.calls[1][:3] == importer.calls[0][:3]  # the others from the kept copies
     assert store.versions() == [first, store.current_version()]

@@ -48,7 +48,10 @@ def create_app(
         http.rate_limit, redis, prefix=settings.redis.prefix, timeout=settings.redis.timeout
     )
     stats = metrics.Metrics()
-    addresses = ClientAddress(parse_networks(http.trusted_proxies))
+    addresses = ClientAddress(
+        parse_networks(http.trusted_proxies),
+        parse_networks(http.rate_limit_exempt, "http.rate_limit_exempt"),
+    )
     guard = Guard(limiter, addresses, stats)
     # A batch of batch_limit numbers with separators and quotes fits easily in 64 bytes a number.
     app = web.Application(client_max_size=max(1 << 20, http.batch_limit * 64))
@@ -135,8 +138,13 @@ async def openapi_view(request: web.Request) -> web.Response:
 
 async def health_view(request: web.Request) -> web.Response:
     app = request.app
+    settings = app[SETTINGS]
     body = await health.report(
-        app[ENGINE], app[REDIS], app[AMI_STATE], redis_timeout=app[SETTINGS].redis.timeout
+        app[ENGINE],
+        app[REDIS],
+        app[AMI_STATE],
+        redis_timeout=settings.redis.timeout,
+        stale_after_days=settings.data.stale_after_days,
     )
     return json_response(200, body)
 

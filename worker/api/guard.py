@@ -41,13 +41,14 @@ class Guard:
     def wrap(self, label: str, handler: Handler, *, limited: bool = False) -> Handler:
         limiter = self.limiter
         observe = self.stats.observe
+        is_exempt = self.addresses.is_exempt
         perf_counter = time.perf_counter
 
         async def guarded(request: web.Request) -> web.StreamResponse:
             started = perf_counter()
             try:
-                if limited and limiter.enabled:
-                    verdict = await limiter.check(self.client(request))
+                if limited and limiter.enabled and not is_exempt(client := self.client(request)):
+                    verdict = await limiter.check(client)
                     response = (
                         await handler(request) if verdict.allowed else too_many(limiter, verdict.retry_after)
                     )

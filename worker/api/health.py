@@ -2,7 +2,8 @@
 
 The answer is always 200 while the process serves lookups; ``status`` says ``degraded`` when something it
 normally has is missing (no dataset, Redis configured but unreachable, the AMI worker not connected), so a
-Redis outage does not make a balancer drop every replica at once.
+Redis outage does not make a balancer drop every replica at once, and ``warning`` when all is there but the
+registry is older than ``data.stale_after_days`` (time to import or update it).
 """
 
 from __future__ import annotations
@@ -49,21 +50,32 @@ async def redis_reachable(redis: Redis, seconds: float) -> bool:
 
 
 async def report(
-    engine: LookupEngine, redis: Redis | None, ami: AmiState | None, *, redis_timeout: float
+    engine: LookupEngine,
+    redis: Redis | None,
+    ami: AmiState | None,
+    *,
+    redis_timeout: float,
+    stale_after_days: int = 30,
 ) -> dict[str, object]:
     healthy = True
+    stale = False
     dataset = engine.dataset
     dataset_part: dict[str, object] | None = None
     if dataset is None:
         healthy = False
     else:
         meta = dataset.meta
+        stale = meta.is_stale(stale_after_days)
         dataset_part = {
             "version": meta.version,
             "created": meta.created.isoformat(),
             "age_seconds": round(meta.age_seconds),
             "ranges": meta.ranges,
             "ported": meta.ported,
+            "source": meta.source,
+            "published": meta.registry_date.isoformat(),
+            "age_days": meta.age_days(),
+            "stale": stale,
         }
     redis_part: dict[str, object] = {"configured": redis is not None}
     if redis is not None:
@@ -77,7 +89,7 @@ async def report(
             healthy and ami_part.get("ok", True) is not False and ami_part.get("connected", True) is not False
         )
     return {
-        "status": "ok" if healthy else "degraded",
+        "status": "degraded" if not healthy else "warning" if stale else "ok",
         "dataset": dataset_part,
         "redis": redis_part,
         "ami": ami_part,

@@ -119,10 +119,14 @@ PATHS: dict[str, Any] = {
     },
     "/health": {
         "get": {
-            "summary": "Dataset version and age, Redis and AMI state",
+            "summary": "Dataset version, source and age, Redis and AMI state",
             "operationId": "health",
             "responses": {
-                "200": {"description": "status ok or degraded", "content": {"application/json": {}}}
+                "200": {
+                    "description": "status ok, warning (the registry is older than data.stale_after_days) "
+                    "or degraded (dataset, Redis or AMI missing)",
+                    "content": {"application/json": {}},
+                }
             },
         }
     },

@@ -11,6 +11,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -22,15 +23,16 @@ from worker.data.dataset import redis_store
 from worker.data.dataset.format import Dataset, Meta
 from worker.data.dataset.store import LocalStore
 from worker.data.formats.brands import Brands
+from worker.data.formats.registry import registry_files
 from worker.data.importer.mnp import import_mnp
-from worker.data.importer.registry import build_registry, import_registry
+from worker.data.importer.registry import build_registry, files_digest, import_registry
 from worker.data.synthetic.mnp import gen_mnp, mobile_ranges
 from worker.data.synthetic.registry import gen_registry
 from worker.data.updates import history, mnpsync
-from worker.data.updates.portal import Portal
-from worker.data.updates.update import Importer, UpdateReport, parse_interval, run_every, update_registry
+from worker.data.updates.update import UpdateReport, parse_interval, run_every
 from worker.errors import DataError, NumlookupError
 from worker.service.resources import open_redis, stop_on_signals
+from worker.service.seed import update_from_portal
 from worker.settings import Settings
 
 
@@ -40,6 +42,17 @@ def add_commands(commands: Any) -> None:
 
     importing = sub.add_parser("import", help="import registry CSV files (files or directories)")
     importing.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    importing.add_argument(
+        "--published",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the registry's publication date (default: the newest modification date of the files)",
+    )
+    importing.add_argument(
+        "--if-changed",
+        action="store_true",
+        help="do nothing if the serving version was imported from files with exactly this content",
+    )
     importing.set_defaults(handler=cmd_import)
     mnp = sub.add_parser("import-mnp", help="apply MNP files (Port_All, increments, Operators; .csv or .zip)")
     mnp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -84,6 +97,13 @@ def add_commands(commands: Any) -> None:
     gen.set_defaults(handler=cmd_gen_mnp)
 
 
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (expected YYYY-MM-DD)") from None
+
+
 def shown_url(url: str) -> str:
     """The Redis URL without its password, fit to print."""
     parts = urlsplit(url)
@@ -119,13 +139,33 @@ async def make_current(settings: Settings, store: LocalStore, version: str, *, d
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     progress = Progress()
     store = LocalStore(settings.data_dir)
+    if args.if_changed and (serving := _serving_the_same(store, args.paths)) is not None:
+        print(f"dataset {serving} already serves these files: nothing imported")
+        return 0
     meta = import_registry(
-        store, args.paths, brands=settings.data.brands, keep=settings.data.keep_versions, progress=progress
+        store,
+        args.paths,
+        brands=settings.data.brands,
+        keep=settings.data.keep_versions,
+        progress=progress,
+        published=args.published,
     )
     progress.finish(f"imported {meta.ranges:,} ranges, {meta.operators:,} operators")
     publish(settings, store, meta.version, done_locally=f"imported locally as {meta.version}")
     print(f"dataset {meta.version}: {meta.ranges:,} ranges, {meta.ported:,} ported numbers")
     return 0
+
+
+def _serving_the_same(store: LocalStore, paths: Sequence[Path]) -> str | None:
+    """The serving version if its registry was imported from files with the same content as ``paths``."""
+    if store.current_version() is None:
+        return None
+    dataset = store.open()
+    meta = dataset.meta
+    dataset.close()
+    if meta.registry_sha256 is None or meta.registry_sha256 != files_digest(registry_files(list(paths))):
+        return None
+    return meta.version
 
 
 def cmd_import_mnp(settings: Settings, args: argparse.Namespace) -> int:
@@ -145,6 +185,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     dataset = store.open()
     meta = dataset.meta
     print(f"version:   {meta.version}")
+    print(f"data:      {meta.describe(settings.data.stale_after_days)}")
     print(f"created:   {meta.created.isoformat()} ({_age(meta.age_seconds)} ago)")
     print(f"ranges:    {meta.ranges:,}")
     print(f"ported:    {meta.ported:,}")
@@ -197,38 +238,15 @@ def cmd_update(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _update_once(settings: Settings, args: argparse.Namespace) -> UpdateReport:
     store = LocalStore(settings.data_dir)
-    portal = Portal(
-        settings.data.portal_url,
-        verify=not (args.insecure or settings.data.portal_insecure),
-        retries=settings.data.portal_retries,
-        backoff=settings.data.portal_backoff,
-        read_timeout=settings.data.portal_read_timeout,
+    report = await update_from_portal(
+        settings, force=args.force, insecure=args.insecure, progress=Progress(), downloads=Progress(unit="B")
     )
-    async with portal:
-        report = await update_registry(
-            store,
-            portal,
-            _registry_importer(settings, Progress()),
-            max_loss=settings.data.max_range_loss,
-            keep=settings.data.keep_versions,
-            force=args.force,
-            progress=Progress(unit="B"),
-        )
     if report.changed and report.version is not None:
         await make_current(
             settings, store, report.version, done_locally=f"{report.version} is current locally"
         )
     print(report.summary(), flush=True)
     return report
-
-
-def _registry_importer(settings: Settings, progress: Progress) -> Importer:
-    def run(store: LocalStore, paths: Sequence[Path]) -> Meta:
-        # keep + 1: the staging store holds the current version besides the new one
-        keep = settings.data.keep_versions + 1
-        return import_registry(store, paths, brands=settings.data.brands, keep=keep, progress=progress)
-
-    return run
 
 
 def _keeps(error: NumlookupError, current: str | None) -> NumlookupError:

@@ -57,5 +57,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    run_event_loop(serve_everything(with_options(settings, args)))
+    run_event_loop(serve_everything(with_options(settings, args), announce=announce))
     return 0
+
+
+def announce(text: str) -> None:
+    """The banner on stdout, flushed now: it is what a user waits for before ``make run`` blocks."""
+    print(text, flush=True)

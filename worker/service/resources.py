@@ -81,7 +81,11 @@ async def open_engine(
     if engine.dataset is None:
         log.warning("no dataset imported yet: Russian numbers answer from libphonenumber only")
     elif follow_updates:
-        log.info("serving dataset %s", engine.version)
+        log.info(
+            "serving dataset %s: %s",
+            engine.version,
+            engine.dataset.meta.describe(settings.data.stale_after_days),
+        )
     follower = (
         asyncio.create_task(follow(source, engine, settings.data.reload_interval), name="dataset-follower")
         if follow_updates

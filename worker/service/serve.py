@@ -9,6 +9,10 @@ Each builds Redis, the engine and its front ends in one ``AsyncExitStack`` and r
 - :func:`serve_worker` — the AMI worker and FastAGI;
 - :func:`serve_everything` — all three in one process, for small installs: one Redis client, one engine and
   one dataset follower serve them, and ``/health`` and ``/metrics`` include the worker's state.
+
+Each first makes sure there is data (:func:`worker.service.seed.ensure_dataset`: the bundled snapshot when
+none exists) and, while only that snapshot serves, tries the official portal in the background
+(:func:`worker.service.seed.portal_on_start`).
 """
 
 from __future__ import annotations
@@ -20,24 +24,45 @@ import multiprocessing
 import multiprocessing.connection
 import signal
 import sys
+from collections.abc import Callable
 
 from worker.api.site import api_site
 from worker.asterisk.worker import start_worker
 from worker.errors import ConfigError
+from worker.service.banner import banner
 from worker.service.resources import open_engine, open_redis, run_event_loop, stop_on_signals
+from worker.service.seed import ensure_dataset, portal_on_start
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-async def serve_everything(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Redis, engine, AMI worker, FastAGI and API until SIGTERM/SIGINT (or ``stop``), then close in order."""
+async def serve_everything(
+    settings: Settings, stop: asyncio.Event | None = None, *, announce: Callable[[str], None] | None = None
+) -> None:
+    """Redis, engine, AMI worker, FastAGI and API until SIGTERM/SIGINT (or ``stop``), then close in order.
+
+    ``announce`` is given the :func:`worker.service.banner.banner` once everything listens.
+    """
     with stop_on_signals(stop) as stopping:
         async with contextlib.AsyncExitStack() as stack:
             redis = await stack.enter_async_context(open_redis(settings))
+            await ensure_dataset(settings, redis)
             engine = await stack.enter_async_context(open_engine(settings, redis))
             worker = await stack.enter_async_context(start_worker(settings, engine, redis))
-            await stack.enter_async_context(api_site(settings, engine, redis, ami_state=worker))
+            runner = await stack.enter_async_context(api_site(settings, engine, redis, ami_state=worker))
+            fetching = await stack.enter_async_context(portal_on_start(settings, engine))
+            if announce is not None:
+                fastagi = worker.fastagi.port if worker.fastagi is not None else None
+                announce(
+                    banner(
+                        settings,
+                        engine,
+                        addresses=runner.addresses,
+                        fastagi_port=fastagi,
+                        fetching=fetching is not None,
+                    )
+                )
             await stopping.wait()
             log.info("shutting down")
 
@@ -49,43 +74,56 @@ async def serve_worker(settings: Settings, stop: asyncio.Event | None = None) ->
     with stop_on_signals(stop) as stopping:
         async with contextlib.AsyncExitStack() as stack:
             redis = await stack.enter_async_context(open_redis(settings))
+            await ensure_dataset(settings, redis)
             engine = await stack.enter_async_context(open_engine(settings, redis))
             await stack.enter_async_context(start_worker(settings, engine, redis))
+            await stack.enter_async_context(portal_on_start(settings, engine))
             await stopping.wait()
             log.info("stopping the worker")
 
 
-async def serve_api_process(settings: Settings, *, reuse_port: bool = False) -> None:
-    """One API process's whole life: Redis, engine, API; returns after SIGTERM or SIGINT, once drained."""
+async def serve_api_process(settings: Settings, *, reuse_port: bool = False, fetch: bool = True) -> None:
+    """One API process's whole life: Redis, engine, API; returns after SIGTERM or SIGINT, once drained.
+
+    ``fetch``: this process is the one that tries the portal while the bundled snapshot serves (of several
+    ``--workers``, only the first; the others follow the new version like any replica).
+    """
     with stop_on_signals() as stop:
         async with (
             open_redis(settings) as redis,
             open_engine(settings, redis) as engine,
             api_site(settings, engine, redis, reuse_port=reuse_port),
+            portal_on_start(settings, engine, enabled=fetch),
         ):
             await stop.wait()
             log.info("shutting down")
 
 
-def _api_child(settings: Settings) -> None:
+def _api_child(settings: Settings, fetch: bool) -> None:
     """Entry point of each ``--workers`` child (spawned: a fresh interpreter, nothing inherited)."""
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
         stream=sys.stderr,
     )
-    run_event_loop(serve_api_process(settings, reuse_port=True))
+    run_event_loop(serve_api_process(settings, reuse_port=True, fetch=fetch))
+
+
+async def _seed(settings: Settings) -> None:
+    async with open_redis(settings) as redis:
+        await ensure_dataset(settings, redis)
 
 
 def serve_api(settings: Settings) -> int:
     """``settings.http.workers`` API processes on one port; all stop on SIGTERM/SIGINT or when one dies."""
     workers = settings.http.workers
+    run_event_loop(_seed(settings))  # once, before any process opens the engine
     if workers == 1:
         run_event_loop(serve_api_process(settings))
         return 0
     context = multiprocessing.get_context("spawn")
     children = [
-        context.Process(target=_api_child, args=(settings,), name=f"numlookup-api-{n}")
+        context.Process(target=_api_child, args=(settings, n == 0), name=f"numlookup-api-{n}")
         for n in range(workers)
     ]
     stopping = False

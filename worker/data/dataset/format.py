@@ -27,7 +27,7 @@ import mmap
 import os
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -66,6 +66,19 @@ def line_type_for_code(code: int) -> int:
     return _TYPE_INDEX[special.get(code, "FIX")]
 
 
+# Where a version's registry came from (``Meta.source``): the snapshot shipped inside the package, files a
+# user imported, or the official portal (``numlookup data update``). An MNP import keeps its version's source.
+BUNDLED: Final = "bundled"
+IMPORTED: Final = "imported"
+PORTAL: Final = "portal"
+SOURCES: Final = (BUNDLED, IMPORTED, PORTAL)
+SOURCE_NAMES: Final = {
+    BUNDLED: "the bundled snapshot",
+    IMPORTED: "imported files",
+    PORTAL: "the official portal",
+}
+
+
 RANGE_DTYPE: Final = np.dtype(
     [("start", "<i8"), ("end", "<i8"), ("operator", "<u2"), ("region", "<u2"), ("type", "u1")]
 )
@@ -80,6 +93,9 @@ class Meta:
     operators: int
     sources: list[str] = field(default_factory=list)
     mnp_sources: list[str] = field(default_factory=list)
+    source: str = IMPORTED  # one of SOURCES; versions written before it was recorded count as imported
+    published: date | None = None  # the registry's publication date; None: unknown, ``created`` stands in
+    registry_sha256: str | None = None  # of the registry files' contents: a re-import of the same is seen
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +107,9 @@ class Meta:
             "operators": self.operators,
             "sources": self.sources,
             "mnp_sources": self.mnp_sources,
+            "source": self.source,
+            "published": None if self.published is None else self.published.isoformat(),
+            "registry_sha256": self.registry_sha256,
         }
 
     @classmethod
@@ -105,11 +124,34 @@ class Meta:
             operators=int(data["operators"]),
             sources=list(data.get("sources", [])),
             mnp_sources=list(data.get("mnp_sources", [])),
+            source=str(data.get("source") or IMPORTED),
+            published=date.fromisoformat(data["published"]) if data.get("published") else None,
+            registry_sha256=data.get("registry_sha256"),
         )
 
     @property
     def age_seconds(self) -> float:
         return (datetime.now(UTC) - self.created).total_seconds()
+
+    @property
+    def registry_date(self) -> date:
+        """The registry's publication date, or the day this version was built when that is unknown."""
+        return self.published or self.created.astimezone(UTC).date()
+
+    def age_days(self, today: date | None = None) -> int:
+        """Whole days since the registry was published (0 on the day itself)."""
+        return max(0, ((today or datetime.now(UTC).date()) - self.registry_date).days)
+
+    def is_stale(self, after_days: int, today: date | None = None) -> bool:
+        """Older than ``after_days`` (``data.stale_after_days``): time to import or update the registry."""
+        return self.age_days(today) > after_days
+
+    def describe(self, after_days: int, today: date | None = None) -> str:
+        """Where the registry came from and how old it is, in one line for people."""
+        age = self.age_days(today)
+        origin = SOURCE_NAMES.get(self.source, self.source)
+        text = f"registry of {self.registry_date.isoformat()} from {origin}, {age} day{'s' * (age != 1)} old"
+        return text + (f" (stale: older than {after_days} days)" if self.is_stale(after_days, today) else "")
 
 
 class Dataset:

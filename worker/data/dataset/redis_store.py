@@ -51,12 +51,20 @@ class Keys:
         return base if chunk is None else f"{base}:{chunk}"
 
 
-async def publish(redis: Redis, prefix: str, directory: Path, *, keep: int, chunk: int = CHUNK) -> str:
-    """Upload a complete local version directory and make it current in Redis; returns the version."""
+async def publish(
+    redis: Redis, prefix: str, directory: Path, *, keep: int, chunk: int = CHUNK, replace: bool = True
+) -> bool:
+    """Upload a complete local version directory and make it current in Redis; ``True`` if it became current.
+
+    ``replace=False`` makes it current only while Redis names no version (the bundled snapshot: it must never
+    replace a real dataset another replica published, even one published during the upload).
+    """
     version = directory.name
     if not (directory / "meta.json").is_file():
         raise DataError(f"{directory} is not a complete dataset version")
     keys = Keys(prefix)
+    if not replace and await redis.exists(keys.current):
+        return False
     manifest: dict[str, Any] = {}
     files = await asyncio.to_thread(lambda: sorted(entry for entry in directory.iterdir() if entry.is_file()))
     for path in files:
@@ -74,9 +82,10 @@ async def publish(redis: Redis, prefix: str, directory: Path, *, keep: int, chun
         manifest[path.name] = entry
     await redis.set(keys.manifest(version), json.dumps(manifest))
     await redis.zadd(keys.versions, {version: time.time()})
-    await redis.set(keys.current, version)  # last: replicas switch only to a complete version
+    # last: replicas switch only to a complete version
+    became_current = bool(await redis.set(keys.current, version, nx=not replace))
     await prune(redis, prefix, keep)
-    return version
+    return became_current
 
 
 async def make_current(redis: Redis, prefix: str, store: LocalStore, version: str, *, keep: int) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from worker.answer.model import Operator
 from worker.data.dataset import ported
-from worker.data.dataset.format import Dataset, Meta
+from worker.data.dataset.format import IMPORTED, Dataset, Meta
 from worker.data.dataset.store import LocalStore
 from worker.data.dataset.writer import new_version, write_dataset
 from worker.data.formats.port_rows import REMOVE
@@ -46,6 +46,9 @@ class RegistryBuild:
     regions: list[str]
     ranges: npt.NDArray[Any]
     sources: list[str] = field(default_factory=list)
+    source: str = IMPORTED  # where the registry came from (Meta.source)
+    published: date | None = None  # when it was published (Meta.published)
+    registry_sha256: str | None = None  # of the files it was read from (Meta.registry_sha256)
 
 
 @dataclass
@@ -119,6 +122,9 @@ def publish_build(
         operators=len(build.operators),
         sources=build.sources if sources is None else sources,
         mnp_sources=mnp_sources or [],
+        source=build.source,
+        published=build.published,
+        registry_sha256=build.registry_sha256,
     )
     scratch = store.scratch()
     try:

@@ -88,7 +88,14 @@ def import_mnp(
         raise DataError("import the registry first (numlookup data import PATH): MNP data needs its ranges")
     report = progress or quiet
     try:
-        build = RegistryBuild(list(current.operators), list(current.regions), current.range_array())
+        build = RegistryBuild(
+            list(current.operators),
+            list(current.regions),
+            current.range_array(),
+            source=current.meta.source,  # the registry stays what it was: so does its provenance
+            published=current.meta.published,
+            registry_sha256=current.meta.registry_sha256,
+        )
         codes = read_codes(current.directory)
         result = apply_mnp_files(
             current,

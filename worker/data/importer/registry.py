@@ -7,17 +7,20 @@ MNP codes, so a registry update never loses MNP data.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
 
 from worker.answer.model import Operator
 from worker.data.dataset import ported
-from worker.data.dataset.format import RANGE_DTYPE, Dataset, Meta, line_type_for_code
+from worker.data.dataset.format import IMPORTED, RANGE_DTYPE, Dataset, Meta, line_type_for_code
 from worker.data.dataset.store import LocalStore
+from worker.data.digest import sha256_file
 from worker.data.formats.brands import Brands
 from worker.data.formats.names import name_key, readable_region
 from worker.data.formats.registry import TAIL, read_registry, registry_files
@@ -82,11 +85,30 @@ def build_registry(paths: Sequence[Path], brands: Brands, progress: Progress = q
 
 
 def import_registry(
-    store: LocalStore, paths: Sequence[Path], *, brands: Path, keep: int, progress: Progress | None = None
+    store: LocalStore,
+    paths: Sequence[Path],
+    *,
+    brands: Path,
+    keep: int,
+    progress: Progress | None = None,
+    source: str = IMPORTED,
+    published: date | None = None,
+    names: Sequence[str] | None = None,
 ) -> Meta:
-    """A full new version from registry files, keeping the current version's ported numbers; published."""
+    """A full new version from registry files, keeping the current version's ported numbers; published.
+
+    ``source`` and ``published`` say where the registry came from and when it was published (see
+    :class:`Meta`); without ``published``, the newest modification date among the files stands in for it.
+    ``names`` are what ``Meta.sources`` calls the files (default: their paths).
+    """
     report = progress or quiet
     build = build_registry(paths, Brands.load(brands), report)
+    files = [Path(name) for name in build.sources]
+    build.source = source
+    build.published = published or files_date(files)
+    build.registry_sha256 = files_digest(files)
+    if names is not None:
+        build.sources = list(names)
     try:
         previous = open_current(store)
     except DataError as error:  # e.g. a version of an older dataset format: start the ported set afresh
@@ -102,6 +124,24 @@ def import_registry(
         mnp_sources = previous.meta.mnp_sources
         previous.close()
     return publish_build(store, build, keys, codes, keep=keep, mnp_sources=mnp_sources)
+
+
+def files_digest(files: Sequence[Path]) -> str:
+    """One SHA-256 of the files' contents, whatever their names and order: the same registry, recognised."""
+    digests = []
+    for path in files:
+        try:
+            digests.append(sha256_file(path))
+        except OSError as error:
+            raise MalformedInput(path, 0, f"cannot read: {error.strerror or error}") from error
+    digests.sort()
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()
+
+
+def files_date(files: Sequence[Path]) -> date:
+    """The newest modification date (UTC) among ``files``: what an imported file says of its own age."""
+    newest = max(path.stat().st_mtime for path in files)
+    return datetime.fromtimestamp(newest, UTC).date()
 
 
 def carry_over(previous: Dataset, build: RegistryBuild) -> ported.Keys:

@@ -24,6 +24,7 @@ import shutil
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,7 +37,8 @@ log = logging.getLogger(__name__)
 
 STATE_FILE: Final = "state.json"
 
-Importer = Callable[[LocalStore, Sequence[Path]], Meta]  # builds and publishes a version into a store
+# Builds and publishes a version into a store from the files, given the registry's publication date.
+Importer = Callable[[LocalStore, Sequence[Path], date], Meta]
 
 
 @dataclass
@@ -163,7 +165,14 @@ def staging_store(store: LocalStore) -> Iterator[LocalStore]:
 
 
 def build_gated(
-    store: LocalStore, paths: Sequence[Path], importer: Importer, *, max_loss: float, force: bool, keep: int
+    store: LocalStore,
+    paths: Sequence[Path],
+    importer: Importer,
+    *,
+    max_loss: float,
+    force: bool,
+    keep: int,
+    published: date,
 ) -> tuple[Meta, int]:
     """Import ``paths`` in a staging store, gate, publish; returns the new meta and the old range count."""
     current = store.current_version()
@@ -173,7 +182,7 @@ def build_gated(
         previous_ranges = serving.meta.ranges
         serving.close()
     with staging_store(store) as staging:
-        meta = importer(staging, paths)
+        meta = importer(staging, paths, published)
         check_loss(previous_ranges, meta.ranges, max_loss, force=force, serving=current or "nothing")
         store.publish(staging.versions_dir / meta.version, meta.version, keep=keep)
     return meta, previous_ranges
@@ -211,13 +220,26 @@ async def update_registry(
         new_paths = {item.name: item.path for item in fetched}
         paths = [new_paths.get(name, state.cached(name)) for name in REGISTRY_FILES]
         meta, report.previous_ranges = await asyncio.to_thread(
-            build_gated, store, paths, importer, max_loss=max_loss, force=force, keep=keep
+            build_gated,
+            store,
+            paths,
+            importer,
+            max_loss=max_loss,
+            force=force,
+            keep=keep,
+            published=listed_date([listing[name] for name in REGISTRY_FILES]),
         )
         for item in fetched:
             state.remember(item, listing[item.name])
         state.save()
     report.changed, report.version, report.ranges = True, meta.version, meta.ranges
     return report
+
+
+def listed_date(files: Sequence[Listed]) -> date:
+    """The registry's publication date: the newest date the listing shows for its files (today if none)."""
+    dates = [datetime.fromisoformat(item.modified).date() for item in files if item.modified]
+    return max(dates) if dates else datetime.now(UTC).date()
 
 
 def _tmp(store: LocalStore) -> Path:
