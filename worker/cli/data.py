@@ -1,7 +1,8 @@
 """``numlookup data ...``: import, import-mnp, status, update, versions, rollback, diff, mnp-sync, gen-*.
 
-Every command that changes which version serves makes the same version current in Redis too when one is
-configured (:func:`publish`), so replicas follow; a failure there is an error, and the local data stays.
+Every command that changes which version serves runs alone (:func:`worker.cli.exclusive.exclusive`: the data
+dir's lock and, with Redis, the data lease) and makes the same version current in Redis too when one is
+configured, so replicas follow; a failure there is an error, and the local data stays.
 """
 
 from __future__ import annotations
@@ -9,21 +10,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from redis.exceptions import RedisError
 
+from worker.cli.exclusive import exclusive, in_thread, shown_url
 from worker.cli.progress import Progress
 from worker.data.dataset import redis_store
 from worker.data.dataset.format import Dataset, Meta
 from worker.data.dataset.store import LocalStore
 from worker.data.formats.brands import Brands
 from worker.data.formats.registry import registry_files
+from worker.data.importer.build import Progress as BuildProgress
 from worker.data.importer.mnp import import_mnp
 from worker.data.importer.registry import build_registry, files_digest, import_registry
 from worker.data.synthetic.mnp import gen_mnp, mobile_ranges
@@ -104,56 +105,8 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date: {text!r} (expected YYYY-MM-DD)") from None
 
 
-def shown_url(url: str) -> str:
-    """The Redis URL without its password, fit to print."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
-
-def publish(settings: Settings, store: LocalStore, version: str, *, done_locally: str) -> None:
-    """:func:`make_current` for the synchronous commands."""
-    asyncio.run(make_current(settings, store, version, done_locally=done_locally))
-
-
-async def make_current(settings: Settings, store: LocalStore, version: str, *, done_locally: str) -> None:
-    """With Redis configured, make ``version`` what every replica serves (uploading it if Redis lacks it).
-
-    ``done_locally`` says what already happened here, for the error: the local data dir keeps it.
-    """
-    if not settings.redis.url:
-        return
-    try:
-        async with open_redis(settings, uploads=True) as redis:
-            assert redis is not None
-            keep = settings.data.keep_versions
-            await redis_store.make_current(redis, settings.redis.prefix, store, version, keep=keep)
-    except (RedisError, OSError) as error:
-        raise DataError(f"{done_locally}, but publishing to Redis failed: {error}") from None
-    print(f"{version} is current in Redis at {shown_url(settings.redis.url)}", file=sys.stderr)
-
-
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
-    progress = Progress()
-    store = LocalStore(settings.data_dir)
-    if args.if_changed and (serving := _serving_the_same(store, args.paths)) is not None:
-        print(f"dataset {serving} already serves these files: nothing imported")
-        return 0
-    meta = import_registry(
-        store,
-        args.paths,
-        brands=settings.data.brands,
-        keep=settings.data.keep_versions,
-        progress=progress,
-        published=args.published,
-    )
-    progress.finish(f"imported {meta.ranges:,} ranges, {meta.operators:,} operators")
-    publish(settings, store, meta.version, done_locally=f"imported locally as {meta.version}")
-    print(f"dataset {meta.version}: {meta.ranges:,} ranges, {meta.ported:,} ported numbers")
-    return 0
+    return asyncio.run(_import(settings, args, mnp=False))
 
 
 def _serving_the_same(store: LocalStore, paths: Sequence[Path]) -> str | None:
@@ -169,13 +122,32 @@ def _serving_the_same(store: LocalStore, paths: Sequence[Path]) -> str | None:
 
 
 def cmd_import_mnp(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_import(settings, args, mnp=True))
+
+
+async def _import(settings: Settings, args: argparse.Namespace, *, mnp: bool) -> int:
     progress = Progress()
     store = LocalStore(settings.data_dir)
-    meta = import_mnp(
-        store, args.paths, keep=settings.data.keep_versions, progress=progress, brands=settings.data.brands
-    )
-    progress.finish(f"imported MNP data: {meta.ported:,} ported numbers")
-    publish(settings, store, meta.version, done_locally=f"imported locally as {meta.version}")
+    keep, brands = settings.data.keep_versions, settings.data.brands
+
+    def registry(report: BuildProgress) -> Meta:
+        return import_registry(
+            store, args.paths, brands=brands, keep=keep, progress=report, published=args.published
+        )
+
+    def ported(report: BuildProgress) -> Meta:
+        return import_mnp(store, args.paths, keep=keep, progress=report, brands=brands)
+
+    async with exclusive(settings, store, "data import-mnp" if mnp else "data import") as writer:
+        if not mnp and args.if_changed and (serving := _serving_the_same(store, args.paths)) is not None:
+            print(f"dataset {serving} already serves these files: nothing imported")
+            return 0
+        meta = await in_thread(ported if mnp else registry, progress)
+        if mnp:
+            progress.finish(f"imported MNP data: {meta.ported:,} ported numbers")
+        else:
+            progress.finish(f"imported {meta.ranges:,} ranges, {meta.operators:,} operators")
+        await writer.make_current(meta.version, done_locally=f"imported locally as {meta.version}")
     print(f"dataset {meta.version}: {meta.ranges:,} ranges, {meta.ported:,} ported numbers")
     return 0
 
@@ -238,13 +210,16 @@ def cmd_update(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _update_once(settings: Settings, args: argparse.Namespace) -> UpdateReport:
     store = LocalStore(settings.data_dir)
-    report = await update_from_portal(
-        settings, force=args.force, insecure=args.insecure, progress=Progress(), downloads=Progress(unit="B")
-    )
-    if report.changed and report.version is not None:
-        await make_current(
-            settings, store, report.version, done_locally=f"{report.version} is current locally"
+    async with exclusive(settings, store, "data update") as writer:
+        report = await update_from_portal(
+            settings,
+            force=args.force,
+            insecure=args.insecure,
+            progress=Progress(),
+            downloads=Progress(unit="B"),
         )
+        if report.changed and report.version is not None:
+            await writer.make_current(report.version, done_locally=f"{report.version} is current locally")
     print(report.summary(), flush=True)
     return report
 
@@ -279,10 +254,18 @@ def cmd_versions(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_rollback(settings))
+
+
+async def _rollback(settings: Settings) -> int:
     store = LocalStore(settings.data_dir)
-    old, new = history.rollback(store)
-    publish(settings, store, new, done_locally=f"{new} is current locally")
-    print(f"rolled back: {new} now serving (was {old})")
+    async with exclusive(settings, store, "data rollback") as writer:
+        current = store.current_version()
+        kept = sorted({*store.versions(), *await writer.redis_versions()})
+        target = history.previous_version(store, current, kept)
+        await writer.ensure_local(target)
+        await writer.make_current(target, done_locally=f"{target} is current locally")
+    print(f"rolled back: {target} now serving (was {current})")
     return 0
 
 
@@ -300,16 +283,24 @@ def cmd_diff(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_mnp_sync(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_mnp_sync(settings, args))
+
+
+async def _mnp_sync(settings: Settings, args: argparse.Namespace) -> int:
     progress = Progress()
-
-    def run(store: LocalStore, paths: Sequence[Path]) -> Meta:
-        keep = settings.data.keep_versions
-        return import_mnp(store, paths, keep=keep, progress=progress, brands=settings.data.brands)
-
+    keep, brands = settings.data.keep_versions, settings.data.brands
     store = LocalStore(settings.data_dir)
-    report = mnpsync.sync(store, args.directory, run)
-    if report.applied and report.version is not None:
-        publish(settings, store, report.version, done_locally=f"{report.version} is current locally")
+    async with exclusive(settings, store, "data mnp-sync") as writer:
+
+        def run(report: BuildProgress) -> mnpsync.SyncReport:
+            def importer(target: LocalStore, paths: Sequence[Path]) -> Meta:
+                return import_mnp(target, paths, keep=keep, progress=report, brands=brands)
+
+            return mnpsync.sync(store, args.directory, importer)
+
+        report = await in_thread(run, progress)
+        if report.applied and report.version is not None:
+            await writer.make_current(report.version, done_locally=f"{report.version} is current locally")
     print(report.summary())
     return 0
 

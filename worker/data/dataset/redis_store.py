@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from worker.data.dataset.format import Dataset
+from worker.data.dataset.lease import Lease
 from worker.data.dataset.store import LocalStore
 from worker.data.digest import sha256_of
 from worker.errors import DataError
@@ -52,12 +53,20 @@ class Keys:
 
 
 async def publish(
-    redis: Redis, prefix: str, directory: Path, *, keep: int, chunk: int = CHUNK, replace: bool = True
+    redis: Redis,
+    prefix: str,
+    directory: Path,
+    *,
+    keep: int,
+    chunk: int = CHUNK,
+    replace: bool = True,
+    lease: Lease | None = None,
 ) -> bool:
     """Upload a complete local version directory and make it current in Redis; ``True`` if it became current.
 
     ``replace=False`` makes it current only while Redis names no version (the bundled snapshot: it must never
-    replace a real dataset another replica published, even one published during the upload).
+    replace a real dataset another replica published, even one published during the upload). With ``lease``,
+    the move of ``P:dataset:current`` is fenced by it (:meth:`Lease.set_current`).
     """
     version = directory.name
     if not (directory / "meta.json").is_file():
@@ -83,25 +92,42 @@ async def publish(
     await redis.set(keys.manifest(version), json.dumps(manifest))
     await redis.zadd(keys.versions, {version: time.time()})
     # last: replicas switch only to a complete version
-    became_current = bool(await redis.set(keys.current, version, nx=not replace))
+    became_current = await set_current(redis, keys, version, lease, replace=replace)
     await prune(redis, prefix, keep)
     return became_current
 
 
-async def make_current(redis: Redis, prefix: str, store: LocalStore, version: str, *, keep: int) -> None:
+async def set_current(
+    redis: Redis, keys: Keys, version: str, lease: Lease | None, *, replace: bool = True
+) -> bool:
+    """Point ``P:dataset:current`` at ``version`` (while unset only, unless ``replace``); ``True`` if so."""
+    if lease is not None:
+        await lease.set_current(keys.current, version)
+        return True
+    return bool(await redis.set(keys.current, version, nx=not replace))
+
+
+async def make_current(
+    redis: Redis, prefix: str, store: LocalStore, version: str, *, keep: int, lease: Lease | None = None
+) -> None:
     """Make local ``version`` the one every replica serves: point at it, uploading it if Redis lacks it.
 
     Replicas notice within ``data.reload_interval`` (they poll ``P:dataset:current``).
     """
     if await redis.exists(Keys(prefix).manifest(version)):
-        await redis.set(Keys(prefix).current, version)
+        await set_current(redis, Keys(prefix), version, lease)
     else:
-        await publish(redis, prefix, store.versions_dir / version, keep=keep)
+        await publish(redis, prefix, store.versions_dir / version, keep=keep, lease=lease)
 
 
 async def current_version(redis: Redis, prefix: str) -> str | None:
     value = await redis.get(Keys(prefix).current)
     return None if value is None else _text(value)
+
+
+async def versions(redis: Redis, prefix: str) -> list[str]:
+    """The versions Redis keeps, oldest first (version names sort by creation time)."""
+    return sorted(_text(item) for item in await redis.zrange(Keys(prefix).versions, 0, -1))
 
 
 def _text(value: object) -> str:

@@ -43,10 +43,11 @@ def list_versions(store: LocalStore) -> list[VersionInfo]:
     return infos
 
 
-def previous_version(store: LocalStore, version: str | None = None) -> str:
-    """The kept version just before ``version`` (default: the current one)."""
+def previous_version(store: LocalStore, version: str | None = None, kept: list[str] | None = None) -> str:
+    """The kept version just before ``version`` (default: the current one) among ``kept`` (default: the
+    local store's versions; the CLI adds those Redis keeps)."""
     version = version or store.current_version()
-    versions = store.versions()
+    versions = sorted(kept) if kept is not None else store.versions()
     if version is None or version not in versions:
         raise DataError("no current dataset version to go back from")
     index = versions.index(version)
