@@ -5,18 +5,14 @@ The fake portal runs in its own thread (the CLI runs its own event loop, as it d
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -36,27 +32,6 @@ INCREMENT_CSV = (
     "NPId,Number,RecipientId,DonorId,RangeHolderId,OldRoute,NewRoute,OldMNC,NewMNC,RegionCode,PortDate,RowCount\n"
     f"1,{PORTED},mMEGAFON,mMTS,mMTS,D0201,D7701,01,02,02,2026-01-02T12:00:00+03:00,1\n"
 )
-
-
-@pytest.fixture
-def portal_thread() -> Iterator[tuple[FakePortal, str]]:
-    fake = FakePortal()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(fake.app())
-    loop.run_until_complete(runner.setup())
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    loop.run_until_complete(site.start())
-    port = runner.addresses[0][1]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield fake, f"http://127.0.0.1:{port}/downloads/"
-    finally:
-        loop.call_soon_threadsafe(fake.release.set)
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
 
 
 @pytest.fixture

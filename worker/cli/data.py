@@ -142,13 +142,15 @@ async def _import(settings: Settings, args: argparse.Namespace, *, mnp: bool) ->
         if not mnp and args.if_changed and (serving := _serving_the_same(store, args.paths)) is not None:
             print(f"dataset {serving} already serves these files: nothing imported")
             return 0
+        base = store.current_version()
         meta = await in_thread(ported if mnp else registry, progress)
         if mnp:
             progress.finish(f"imported MNP data: {meta.ported:,} ported numbers")
         else:
             progress.finish(f"imported {meta.ranges:,} ranges, {meta.operators:,} operators")
         await writer.make_current(meta.version, done_locally=f"imported locally as {meta.version}")
-    print(f"dataset {meta.version}: {meta.ranges:,} ranges, {meta.ported:,} ported numbers")
+    built_on = f" (built on {base})" if base else ""
+    print(f"dataset {meta.version}: {meta.ranges:,} ranges, {meta.ported:,} ported numbers{built_on}")
     return 0
 
 
