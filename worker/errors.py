@@ -5,6 +5,8 @@
     ├── ConfigError             settings or a config file a user wrote are wrong
     ├── DataError               anything about the dataset
     │   ├── MalformedInput      a registry / MNP file that cannot be read (carries ``path``, ``line``)
+    │   ├── BadFiles            several files of one import cannot be read: one line each
+    │   │                       (carries ``errors``, the :class:`MalformedInput` of every bad file)
     │   ├── DatasetMissing      no dataset has been imported yet (carries ``where``)
     │   ├── SanityCheckFailed   a new dataset looks broken; the previous one keeps serving
     │   └── VersionLoadFailed   a published version could not be loaded; the old one keeps serving
@@ -51,6 +53,12 @@ class MalformedInput(DataError):
         self.path = Path(path)
         self.line = line
         self.reason = reason
+
+
+class BadFiles(DataError):
+    def __init__(self, errors: list[MalformedInput]) -> None:
+        super().__init__("\n".join(str(error) for error in errors))
+        self.errors = errors
 
 
 class DatasetMissing(DataError):

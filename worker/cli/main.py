@@ -88,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except NumlookupError as error:
-        print(f"numlookup: {error}", file=sys.stderr)
+        for line in str(error).splitlines() or [""]:  # one line per bad file of an import
+            print(f"numlookup: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

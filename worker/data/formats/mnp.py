@@ -17,7 +17,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Final
 
-from worker.errors import MalformedInput
+from worker.data.formats.text import decode, read_limited
+from worker.errors import BadFiles, MalformedInput
+
+MAX_OPERATORS_FILE: Final = 16 * 2**20  # bytes; a real Operators file is a few hundred rows, ~50 KB
 
 
 class Kind(StrEnum):
@@ -110,15 +113,26 @@ class _ClosingMember(io.BufferedReader):
 
 
 def discover(paths: list[Path]) -> list[MnpFile]:
-    """Every MNP file under ``paths`` (files, directories, zips), in the order they apply."""
+    """Every MNP file under ``paths`` (files, directories, zips), in the order they apply.
+
+    Every file that is not one is reported at once (:class:`BadFiles`, one line each).
+    """
     found: list[MnpFile] = []
+    bad: list[MalformedInput] = []
     for path in paths:
         entries = sorted(path.iterdir()) if path.is_dir() else [path]
         for entry in entries:
-            if entry.suffix.lower() == ".zip":
-                found.extend(_zip_members(entry))
-            elif entry.suffix.lower() == ".csv" or not path.is_dir():
-                found.append(_identify(entry, None))
+            try:
+                if entry.suffix.lower() == ".zip":
+                    found.extend(_zip_members(entry))
+                elif entry.suffix.lower() == ".csv" or not path.is_dir():
+                    found.append(_identify(entry, None))
+            except MalformedInput as error:
+                bad.append(error)
+    if len(bad) == 1:
+        raise bad[0]
+    if bad:
+        raise BadFiles(bad)
     return sorted(found, key=lambda file: file.order)
 
 
@@ -158,11 +172,8 @@ class OperatorRow:
 
 def read_operators(file: MnpFile) -> list[OperatorRow]:
     with file.open() as stream:
-        raw = stream.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1251")
+        raw = read_limited(file.name, stream, MAX_OPERATORS_FILE, "Operators file")
+    text = decode(file.name, raw)
     reader = csv.DictReader(io.StringIO(text))
     rows = []
     for row in reader:

@@ -17,6 +17,7 @@ from worker.data.formats.mnp import Kind, MnpFile
 from worker.errors import MalformedInput
 
 CHUNK: Final = 1 << 23  # 8 MB: the temporaries of a block stay small
+MAX_LINE: Final = 1 << 16  # bytes; a real row is ~45-120 bytes, so a longer "line" is not an MNP file
 OWNER_WIDTH: Final = 24  # longest owner id read (three packed uint64 words)
 REMOVE: Final = 0xFFFF  # the operator id of a row that returns a number to its range holder
 
@@ -43,7 +44,7 @@ def read_port_rows(
     first = True
     with file.open() as stream:
         stream.readline()  # header
-        for block, first_line in _blocks(stream):
+        for block, first_line in _blocks(file.name, stream):
             parsed = _Block(file.name, block, first_line)
             if not parsed.count:
                 continue
@@ -60,7 +61,7 @@ def read_port_rows(
         raise MalformedInput(file.name, rows + 2, f"RowCount says {expected} rows, the file has {rows}")
 
 
-def _blocks(stream: IO[bytes]) -> Iterator[tuple[bytes, int]]:
+def _blocks(name: str, stream: IO[bytes]) -> Iterator[tuple[bytes, int]]:
     """Blocks of whole lines and the file line number of each block's first line (the header is line 1)."""
     line = 2
     rest = b""
@@ -71,6 +72,8 @@ def _blocks(stream: IO[bytes]) -> Iterator[tuple[bytes, int]]:
         data = rest + data
         cut = data.rfind(b"\n") + 1
         block, rest = data[:cut], data[cut:]
+        if len(rest) > MAX_LINE:  # memory stays bounded: /dev/zero or a binary file is refused here
+            raise MalformedInput(name, line, f"a line longer than {MAX_LINE:,} bytes: not an MNP file")
         if block:
             yield block, line
             line += block.count(b"\n")

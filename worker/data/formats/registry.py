@@ -10,8 +10,9 @@ before 2019    as 2019–2022, ``Kody_*.csv``; fields may be tab-padded or CSV-q
 =============  =====================================================================  ==================
 
 The generation is told by the header's columns, the encoding by the bytes (a BOM, else strict UTF-8, else
-cp1251). Rows are split on ``;`` only: operator names hold bare ``"`` inside unquoted fields. A row that
-cannot be read raises :class:`~worker.errors.MalformedInput` with the file and line.
+cp1251; :mod:`worker.data.formats.text` refuses a file that is neither, or larger than :data:`MAX_FILE`).
+Rows are split on ``;`` only: operator names hold bare ``"`` inside unquoted fields. A row that cannot be read
+raises :class:`~worker.errors.MalformedInput` with the file and line.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from worker.data.formats.names import unquote_field
+from worker.data.formats.text import decode, read_limited
 from worker.errors import MalformedInput
 
 TAIL: Final = 10_000_000  # numbers per 3-digit code
-_BOM: Final = b"\xef\xbb\xbf"
+MAX_FILE: Final = 256 * 2**20  # bytes; the largest real registry file is ~15 MB
 _BASE_COLUMNS: Final = ("abc/def", "от", "до", "емкость", "оператор", "регион")
 _GENERATIONS: Final = {
     (*_BASE_COLUMNS, "территория гар", "инн"): "8-col",
@@ -47,16 +49,6 @@ class RegistryRow(NamedTuple):
         return self.start // TAIL
 
 
-def decode(path: Path, raw: bytes) -> str:
-    """The file's text: UTF-8 (with or without BOM) or, failing that, cp1251 (the ``Kody_*`` files)."""
-    if raw.startswith(_BOM):
-        raw = raw[len(_BOM) :]
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("cp1251")
-
-
 def _header_key(column: str) -> str:
     return column.strip().lower().replace("ё", "е").replace(" ", "")
 
@@ -74,7 +66,8 @@ def generation(path: Path, header: str) -> str:
 def read_registry(path: Path) -> Iterator[RegistryRow]:
     """Every range of one registry file, in file order."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as stream:
+            raw = read_limited(path, stream, MAX_FILE, "registry file")
     except OSError as error:
         raise MalformedInput(path, 0, f"cannot read: {error.strerror or error}") from error
     lines = decode(path, raw).split("\n")

@@ -34,7 +34,7 @@ from worker.data.importer.build import (
     quiet,
     read_codes,
 )
-from worker.errors import DataError, MalformedInput
+from worker.errors import BadFiles, DataError, MalformedInput
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,15 @@ def build_registry(paths: Sequence[Path], brands: Brands, progress: Progress = q
     regions: dict[str, int] = {}
     readable: dict[str, str] = {}
     rows: list[tuple[int, int, str, int, int, int]] = []
+    bad: list[MalformedInput] = []
     for file_index, path in enumerate(files):
         progress("read registry", file_index, len(files))
-        for row in read_registry(path):
+        try:
+            read = list(read_registry(path))
+        except MalformedInput as error:  # go on: every bad file is reported at once, one line each
+            bad.append(error)
+            continue
+        for row in read:
             key = brands.key_for(row.inn, row.operator)
             spellings.setdefault(key, Counter())[row.operator] += 1
             shown = readable.get(row.region)
@@ -61,6 +67,10 @@ def build_registry(paths: Sequence[Path], brands: Brands, progress: Progress = q
             region = regions.setdefault(shown, len(regions))
             rows.append((row.start, row.end, key, region, file_index, row.line))
     progress("read registry", len(files), len(files))
+    if len(bad) == 1:
+        raise bad[0]
+    if bad:
+        raise BadFiles(bad)
     if not rows:
         raise DataError("the registry files hold no ranges")
     keys = sorted(spellings)
