@@ -111,7 +111,8 @@ def test_variables_for_foreign_and_unknown_numbers() -> None:
     foreign = dict(variables(lookup_foreign("358181201235")))
     assert foreign["NUM_COUNTRY"] == "AX"
     assert json.loads(foreign["var"])["destination"] == "Aland Islands"
-    assert variables(NotFound("0"))[-1] == ("NUM_STATUS", "NOT_FOUND")
+    assert variables(NotFound("0"))[-1] == ("NUM_STATUS", "INVALID")  # no phone number: as v1's format error
+    assert variables(NotFound("70000000000"))[-1] == ("NUM_STATUS", "NOT_FOUND")
     assert failure_variables("INVALID")[-1] == ("NUM_STATUS", "INVALID")
 
 

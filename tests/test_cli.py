@@ -52,7 +52,7 @@ def test_lookup_v2_of_a_foreign_number(data_dir: Path, capsys: pytest.CaptureFix
 
 def test_bad_number_prints_the_404_body_and_fails(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "--data-dir", str(data_dir), "lookup", "a79000000000")
-    assert status == 1
+    assert status == 3  # malformed, told apart from not found (1) and error (2)
     assert json.loads(out)["info"] == "Неверный формат номера: num=a79000000000"
 
 

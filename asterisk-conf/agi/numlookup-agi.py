@@ -28,6 +28,7 @@ UNSAFE = dict.fromkeys([*range(0x20), 0x7F, 0x85, 0x2028, 0x2029])
 
 
 FORMAT_ERROR = "Неверный формат номера"  # the API's 404 info for what is not a phone number
+NOT_IN_REGISTRY = "Номер не найден в реестре"  # ... and for a Russian number in no registry range
 
 
 def read_agi_env(stream: TextIO) -> dict[str, str]:
@@ -42,15 +43,16 @@ def read_agi_env(stream: TextIO) -> dict[str, str]:
 
 
 def fetch(base: str, path: str, number: str) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, JSON body); a 404 is an answer too (its ``info`` says why)."""
+    """(HTTP status, JSON body); a 404 is an answer too (its ``info`` says why), and so is v1's 503 (no
+    registry data loaded: an ERROR for a v1 request, while v2 still answers)."""
     url = f"{base.rstrip('/')}{path}?{urllib.parse.urlencode({'num': number})}"
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
             status, text = response.status, response.read()
     except urllib.error.HTTPError as error:
-        if error.code != 404:
+        if error.code not in (404, 503):
             raise
-        status, text = 404, error.read()
+        status, text = error.code, error.read()
     body = json.loads(text.decode("utf-8"))
     if not isinstance(body, dict):
         raise ValueError(f"unexpected answer from {url}")
@@ -63,11 +65,14 @@ def lookup(base: str, number: str, version: int, var: str) -> list[tuple[str, st
     v1_status, v1 = fetch(base, "/get/", number)  # 200 only for numbers in the Russian registry
     if v1_status == 404 and str(v1.get("info", "")).startswith(FORMAT_ERROR):
         return invalid
+    if v1_status == 503 and version == 1:
+        return [(var, ""), ("NUM_STATUS", "ERROR")]
     v2_status, v2 = fetch(base, "/get/v2/", number)
     if v2_status != 200:
         return invalid
     if "flag_iso" not in v2:
         return [(var, dump(v2)), ("NUM_STATUS", "NOT_FOUND")]
+    not_in_registry = v1_status == 404 and str(v1.get("info", "")).startswith(NOT_IN_REGISTRY)
     if version == 1 and v1_status == 200:
         names = [v1.get("operator", ""), v1.get("old_operator", ""), v1.get("region", "")]
         document = dump(v1)
@@ -82,7 +87,7 @@ def lookup(base: str, number: str, version: int, var: str) -> list[tuple[str, st
         ("NUM_DESTINATION", str(v2.get("destination", ""))),
         ("NUM_TYPE", str(v2.get("type_id", ""))),
         (var, document),
-        ("NUM_STATUS", "OK"),
+        ("NUM_STATUS", "NOT_FOUND" if version == 1 and not_in_registry else "OK"),
     ]
 
 

@@ -102,6 +102,10 @@ class GatedEngine:
         self.gate = asyncio.Event()
         self.waiting = 0
 
+    @property
+    def dataset(self) -> object:
+        return self.engine.dataset
+
     async def lookup(self, raw: str) -> object:
         self.waiting += 1
         await self.gate.wait()

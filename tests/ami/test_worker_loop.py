@@ -53,7 +53,8 @@ async def test_headers_choose_variable_name_and_v2(asterisk: FakeAsterisk, engin
 
 
 @pytest.mark.parametrize(
-    ("number", "status"), [("not a number", "INVALID"), ("", "INVALID"), ("0", "NOT_FOUND")]
+    ("number", "status"),
+    [("not a number", "INVALID"), ("", "INVALID"), ("0", "INVALID"), ("70000000000", "NOT_FOUND")],
 )
 async def test_bad_numbers_get_a_status(
     asterisk: FakeAsterisk, engine: LookupEngine, number: str, status: str

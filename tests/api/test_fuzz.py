@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.api.conftest import Client, raw_request
-from worker.answer.voxlink import V1_FIELDS, V2_FIELDS
+from worker.answer.voxlink import V1_FIELDS, V1_KNOWN_FIELDS, V2_FIELDS, V2_KNOWN_FIELDS
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -43,7 +43,12 @@ def check_error(body: object) -> None:
     assert isinstance(body["info"], str)
 
 
-def check_lookup(path: str, status: int, content_type: str, raw: bytes) -> None:
+def check_lookup(path: str, status: int, content_type: str, raw: bytes, field: str | None = None) -> None:
+    known = V2_KNOWN_FIELDS if path.startswith("/get/v2") else V1_KNOWN_FIELDS
+    if field is not None and field not in known:  # an unknown field= is an error, never an empty 200
+        assert status == 400, (path, status, raw)
+        assert json.loads(raw)["fields"] == list(known)
+        return
     assert status in (200, 404), (path, status, raw)
     if content_type.startswith("text/plain"):
         assert status == 200
@@ -64,9 +69,14 @@ def check_lookup(path: str, status: int, content_type: str, raw: bytes) -> None:
 async def test_query_strings(client: Client, query: list[tuple[str, str]], plus_unencoded: bool) -> None:
     safe = "+" if plus_unencoded else ""
     text = "&".join(f"{quote(name, safe=safe)}={quote(value, safe=safe)}" for name, value in query)
+    fields = [
+        value.replace("+", " ") if plus_unencoded else value for name, value in query if name == "field"
+    ]
+    has_num = any(name == "num" for name, _ in query)
     for path in ("/get/", "/get/v2/", "/get", "/get/v2"):
         status, headers, body = await raw_request(client, f"GET {path}?{text} HTTP/1.1")
-        check_lookup(path, status, headers["content-type"], body)
+        field = fields[0] if fields and has_num else None
+        check_lookup(path, status, headers["content-type"], body, field)
 
 
 @FUZZ

@@ -11,7 +11,7 @@ from typing import Final, Literal
 
 from worker.answer.model import Answer, NotFound, RussianAnswer
 from worker.answer.translit import latin
-from worker.answer.voxlink import V2_NOT_FOUND, to_json, v1, v2
+from worker.answer.voxlink import V2_NOT_FOUND, Meaning, meaning, to_json, v1, v2
 
 VARIABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 # Characters that end or could end an AMI line (Asterisk splits on LF), or that no channel variable needs.
@@ -24,12 +24,22 @@ def one_line(value: str) -> str:
     return value.translate(_UNSAFE) if not value.isprintable() else value
 
 
-def variables(answer: Answer, *, version: Literal[1, 2] = 1, var: str = "var") -> list[tuple[str, str]]:
+def variables(
+    answer: Answer, *, version: Literal[1, 2] = 1, var: str = "var", loaded: bool = True
+) -> list[tuple[str, str]]:
     """Dialplan variables for the AMI worker and FastAGI, ``NUM_STATUS`` last.
 
     ``var`` holds the whole answer as JSON (v1 for Russian numbers unless ``version`` is 2; v2 for every
-    other country, since v1 cannot describe them), so ``${JSON_DECODE(var,operator)}`` works.
+    other country, since v1 cannot describe them), so ``${JSON_DECODE(var,operator)}`` works. The status
+    means what the HTTP API says (:func:`worker.answer.voxlink.meaning`): what is no phone number at all
+    ("0", "123") is ``INVALID`` as v1's "Неверный формат номера"; a Russian number with no registry data
+    loaded (``loaded`` false) is ``ERROR`` for a v1 request, as v1's 503.
     """
+    found = meaning(answer, loaded=loaded)
+    if found == Meaning.MALFORMED:
+        return failure_variables("INVALID", var)
+    if found == Meaning.NO_DATA and version == 1:
+        return failure_variables("ERROR", var)
     if isinstance(answer, NotFound):
         return [(var, to_json(V2_NOT_FOUND)), ("NUM_STATUS", "NOT_FOUND")]
     body2 = v2(answer)
@@ -55,7 +65,7 @@ def variables(answer: Answer, *, version: Literal[1, 2] = 1, var: str = "var") -
         ("NUM_DESTINATION", str(body2["destination"])),
         ("NUM_TYPE", str(body2["type_id"])),
         (var, document),
-        ("NUM_STATUS", "OK"),
+        ("NUM_STATUS", "NOT_FOUND" if found == Meaning.NOT_IN_REGISTRY and version == 1 else "OK"),
     ]
     return pairs
 

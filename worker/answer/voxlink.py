@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Final
 
 from worker.answer.model import RUSSIA_CC, RUSSIA_ISO, Answer, ForeignAnswer, RussianAnswer
@@ -22,6 +23,37 @@ V2_FIELDS: Final = (
     "registrar_old", "min_subscr_nr_length", "max_subscr_nr_length", "flag_iso", "flag_icon",
 )  # fmt: skip
 V2_NOT_FOUND: Final = {"destination": "not found"}
+# Fields ``field=`` accepts: the bodies' own, and those other parts of numlookup add (docs/contract.md).
+# A field the number does not have answers an empty body; a name outside these is an error (a typo in a
+# dialplan must not blank the caller's name silently).
+V1_KNOWN_FIELDS: Final = (*V1_FIELDS, "locality")
+V2_KNOWN_FIELDS: Final = (*V2_FIELDS, "timezone", "utc_offset", "callable_now")
+
+
+class Meaning(StrEnum):
+    """What a lookup's outcome means, the same on every front end (HTTP, CLI, AMI, FastAGI)."""
+
+    FOUND = "found"  # an answer from the registry (v1), or any answer (v2)
+    MALFORMED = "malformed"  # no phone number at all: "0", "123", 15 digits, letters
+    NOT_RUSSIAN = "not_russian"  # a valid number of another country
+    NOT_IN_REGISTRY = "not_in_registry"  # a Russian number in no range of the loaded registry
+    NO_DATA = "no_data"  # a Russian number, and no registry dataset loaded to answer it from
+
+
+def meaning(outcome: Outcome, *, loaded: bool = True) -> Meaning:
+    """The :class:`Meaning` of ``outcome`` for a Russian-registry question (v1, the dialplan's v1)."""
+    if isinstance(outcome, RussianAnswer):
+        return Meaning.FOUND
+    if isinstance(outcome, InvalidNumber):
+        return Meaning.MALFORMED
+    russian = (
+        outcome.region_iso == RUSSIA_ISO
+        if isinstance(outcome, ForeignAnswer) and outcome.region_iso
+        else is_russian(outcome.digits)
+    )
+    if not russian:
+        return Meaning.NOT_RUSSIAN if isinstance(outcome, ForeignAnswer) else Meaning.MALFORMED
+    return Meaning.NOT_IN_REGISTRY if loaded else Meaning.NO_DATA
 
 
 def v1(answer: RussianAnswer, *, translit: bool = False) -> dict[str, str]:
@@ -117,16 +149,20 @@ def missing_num(base_url: str, version: int) -> tuple[int, Body]:
     return 404, {"info": "Incorrect request: param num is required", "example": examples}
 
 
-def v1_body(raw: str, outcome: Outcome, *, translit: bool = False) -> tuple[int, Body]:
-    if isinstance(outcome, InvalidNumber):
-        return 404, {"info": f"Неверный формат номера: num={raw}", "example": list(V1_EXAMPLES)}
+V1_ERRORS: Final = {
+    Meaning.MALFORMED: (404, "Неверный формат номера: num={}"),
+    Meaning.NOT_RUSSIAN: (404, "Номер не российский, используйте /get/v2/: num={}"),
+    Meaning.NOT_IN_REGISTRY: (404, "Номер не найден в реестре Российской системы и плана нумерации: num={}"),
+    Meaning.NO_DATA: (503, "Реестр не загружен (no registry data loaded): num={}"),
+}
+
+
+def v1_body(raw: str, outcome: Outcome, *, translit: bool = False, loaded: bool = True) -> tuple[int, Body]:
+    """``loaded``: whether the engine has a registry dataset (without one, a Russian number is a 503)."""
     if isinstance(outcome, RussianAnswer):
         return 200, dict(v1(outcome, translit=translit))
-    if is_russian(outcome.digits):
-        info = f"Номер не найден в реестре Российской системы и плана нумерации: num={raw}"
-    else:
-        info = f"Номер не российский, используйте /get/v2/: num={raw}"
-    return 404, {"info": info, "example": list(V1_EXAMPLES)}
+    status, info = V1_ERRORS[meaning(outcome, loaded=loaded)]
+    return status, {"info": info.format(raw), "example": list(V1_EXAMPLES)}
 
 
 def v2_body(raw: str, outcome: Outcome) -> tuple[int, Body]:
@@ -141,6 +177,12 @@ def field_value(body: Body, field: str) -> str:
     return "" if value is None else str(value)
 
 
+def unknown_field(field: str, known: tuple[str, ...]) -> Reply:
+    """The 400 for a ``field=`` no answer has; it lists the fields there are."""
+    body: Body = {"info": f"Неизвестное поле (unknown field): field={field}", "fields": list(known)}
+    return Reply(400, to_json(body), JSON)
+
+
 def render(status: int, body: Body, field: str | None) -> Reply:
     """A single-number reply: the JSON body, or with ``field=`` that field's bare value."""
     if field is not None and status == 200:
@@ -148,11 +190,17 @@ def render(status: int, body: Body, field: str | None) -> Reply:
     return Reply(status, to_json(body), JSON)
 
 
-def v1_reply(raw: str, outcome: Outcome, *, field: str | None = None, translit: bool = False) -> Reply:
-    status, body = v1_body(raw, outcome, translit=translit)
+def v1_reply(
+    raw: str, outcome: Outcome, *, field: str | None = None, translit: bool = False, loaded: bool = True
+) -> Reply:
+    if field is not None and field not in V1_KNOWN_FIELDS:
+        return unknown_field(field, V1_KNOWN_FIELDS)
+    status, body = v1_body(raw, outcome, translit=translit, loaded=loaded)
     return render(status, body, field)
 
 
 def v2_reply(raw: str, outcome: Outcome, *, field: str | None = None) -> Reply:
+    if field is not None and field not in V2_KNOWN_FIELDS:
+        return unknown_field(field, V2_KNOWN_FIELDS)
     status, body = v2_body(raw, outcome)
     return render(status, body, field)

@@ -32,7 +32,12 @@ def _query(
 NUM = _query(
     "num", "The number: +74959898533, 84959898533, 4959898533, +<cc>..., 00<cc>...", example="+74959898533"
 )
-FIELD = _query("field", "Answer only this field's value, as text/plain (empty when the number lacks it)")
+FIELD = _query(
+    "field",
+    "Answer only this field's value, as text/plain (empty when the number lacks it); a name no answer has "
+    "is a 400",
+)
+UNKNOWN_FIELD = {"400": _json("Error", "field= names no field of this answer ({info, fields})")}
 TRANSLIT = _query("translit", "1: Latin letters in every text value")
 LIMITED = {"429": _json("Error", "Rate limit exceeded; see the Retry-After header")}
 BATCH_BODY = {
@@ -66,6 +71,8 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _plain_or("V1", "The answer (text/plain with field=)"),
                 "404": _json("Error", "Malformed number, not in any range, not Russian, or no num"),
+                "503": _json("Error", "A Russian number, and no registry data loaded to answer it from"),
+                **UNKNOWN_FIELD,
                 **LIMITED,
             },
         }
@@ -78,6 +85,7 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _plain_or("V2", 'The answer, or {"destination": "not found"}'),
                 "404": _json("Error", "No num parameter"),
+                **UNKNOWN_FIELD,
                 **LIMITED,
             },
         }

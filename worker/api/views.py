@@ -33,6 +33,11 @@ class Lookups:
         self.batch_limit = batch_limit
         self.trusted = trusted  # is this peer a proxy whose X-Forwarded-Proto we believe?
 
+    @property
+    def loaded(self) -> bool:
+        """Whether a registry dataset is loaded (without one, v1 answers a Russian number with a 503)."""
+        return self.engine.dataset is not None
+
     async def outcome(self, raw: str) -> Outcome:
         try:
             return await self.engine.lookup(raw)
@@ -42,7 +47,7 @@ class Lookups:
     async def v1(self, request: web.Request) -> web.Response:
         raw = bare_digits(request)
         if raw is not None:  # the hot path: ?num=<digits> and nothing else
-            return reply_response(v1_reply(raw, await self.outcome(raw)))
+            return reply_response(v1_reply(raw, await self.outcome(raw), loaded=self.loaded))
         return await self.queried(request, 1)
 
     async def v2(self, request: web.Request) -> web.Response:
@@ -60,7 +65,8 @@ class Lookups:
         raw = echoable(raw)
         outcome = await self.outcome(raw)
         if version == 1:
-            reply = v1_reply(raw, outcome, field=query.get("field"), translit=is_on(query.get("translit")))
+            translit = is_on(query.get("translit"))
+            reply = v1_reply(raw, outcome, field=query.get("field"), translit=translit, loaded=self.loaded)
         else:
             reply = v2_reply(raw, outcome, field=query.get("field"))
         return reply_response(reply)
@@ -72,7 +78,8 @@ class Lookups:
         translit = is_on(request.query.get("translit"))
         bodies: list[Body] = []
         for raw in numbers:
-            bodies.append(v1_body(raw, await self.outcome(raw), translit=translit)[1])
+            outcome = await self.outcome(raw)
+            bodies.append(v1_body(raw, outcome, translit=translit, loaded=self.loaded)[1])
         return json_response(200, bodies)
 
     async def v2_batch(self, request: web.Request) -> web.Response:

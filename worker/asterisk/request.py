@@ -47,4 +47,5 @@ async def answer_variables(engine: LookupEngine, request: Request) -> list[tuple
     except Exception:  # a task boundary: the dialplan must get a status whatever broke
         log.exception("lookup of %r failed", one_line(request.number))
         return failure_variables("ERROR", var=request.var)
-    return variables(answer, version=request.version, var=request.var)
+    loaded = engine.dataset is not None
+    return variables(answer, version=request.version, var=request.var, loaded=loaded)

@@ -1,7 +1,8 @@
 """``numlookup`` (and ``python -m worker``): one argparse tree, ``numlookup lookup`` and the entry point.
 
 Every command is ``handler(settings, args) -> exit status``. Errors a user can fix print one line to stderr
-and exit 2; nothing prints a traceback for bad input.
+and exit 2; nothing prints a traceback for bad input. ``numlookup lookup`` tells answered (0), not found (1),
+error (2) and malformed (3) apart (:data:`EXIT_STATUSES`, shown by ``--help``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Final
 
 from worker import __version__
-from worker.answer.voxlink import Outcome, v1_reply, v2_reply
+from worker.answer.voxlink import V2_NOT_FOUND, Meaning, Outcome, Reply, meaning, to_json, v1_reply, v2_reply
 from worker.cli import data, serve
 from worker.errors import InvalidNumber, NumlookupError
 from worker.service.resources import open_engine, open_redis
@@ -23,16 +25,34 @@ from worker.settings import Settings, load_settings
 
 Handler = Callable[[Settings, argparse.Namespace], int]
 
+EXIT_ANSWERED, EXIT_NOT_FOUND, EXIT_ERROR, EXIT_MALFORMED = 0, 1, 2, 3
+EXIT_STATUSES: Final = f"""exit status:
+  {EXIT_ANSWERED}  answered
+  {EXIT_NOT_FOUND}  not found: a Russian number in no registry range, or (v1) a number of another country
+  {EXIT_ERROR}  error: bad usage or settings, unknown --field, no registry data loaded (v1), a failed command
+  {EXIT_MALFORMED}  malformed number: not a phone number at all ("0", "123", 15 digits)"""
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="numlookup", description="Phone-number intelligence service.")
+    parser = argparse.ArgumentParser(
+        prog="numlookup",
+        description="Phone-number intelligence service.",
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"numlookup {__version__}")
     parser.add_argument("--config", type=Path, help="TOML settings file (example: config/numlookup.toml)")
     parser.add_argument("--data-dir", type=Path, help="dataset directory (NUMLOOKUP_DATA_DIR)")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (NUMLOOKUP_LOG_LEVEL)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    lookup = commands.add_parser("lookup", help="look a number up; prints what the HTTP API would answer")
+    lookup = commands.add_parser(
+        "lookup",
+        help="look a number up; prints what the HTTP API would answer",
+        description="Look a number up; prints what the HTTP API would answer.",
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     lookup.add_argument("number")
     lookup.add_argument("--v2", action="store_true", help="the /get/v2/ answer (any country)")
     lookup.add_argument("--field", help="print only this field's value, as ?field= does")
@@ -56,14 +76,26 @@ def cmd_lookup(settings: Settings, args: argparse.Namespace) -> int:
                 outcome = await engine.lookup(args.number)
             except InvalidNumber as error:
                 outcome = error
+            loaded = engine.dataset is not None
         if args.v2:
             reply = v2_reply(args.number, outcome, field=args.field)
         else:
-            reply = v1_reply(args.number, outcome, field=args.field, translit=args.translit)
+            reply = v1_reply(args.number, outcome, field=args.field, translit=args.translit, loaded=loaded)
         print(reply.body)
-        return 0 if reply.status == 200 else 1
+        return lookup_status(reply, meaning(outcome, loaded=loaded), v2=args.v2)
 
     return asyncio.run(resolve())
+
+
+def lookup_status(reply: Reply, found: Meaning, *, v2: bool) -> int:
+    """The exit status of ``numlookup lookup`` (:data:`EXIT_STATUSES`)."""
+    if reply.status == 400 or (found == Meaning.NO_DATA and not v2):
+        return EXIT_ERROR
+    if found == Meaning.MALFORMED:
+        return EXIT_MALFORMED
+    if reply.status == 200 and reply.body != to_json(V2_NOT_FOUND):
+        return EXIT_ANSWERED
+    return EXIT_NOT_FOUND
 
 
 def main(argv: Sequence[str] | None = None) -> int:
