@@ -7,11 +7,11 @@ builds (limiter, metrics and their Prometheus registry, the page) and loads them
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
 from typing import Final
 
-from aiohttp import web
+from aiohttp import HttpVersion11, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 from redis.asyncio import Redis
@@ -22,7 +22,7 @@ from worker.api.addresses import ClientAddress, parse_networks
 from worker.api.guard import Guard, Handler, fallback, preflight
 from worker.api.health import AmiState
 from worker.api.ratelimit import RateLimiter
-from worker.api.replies import HTML_HEADERS, headers_for, json_response
+from worker.api.replies import HTML_HEADERS, error_response, headers_for, json_response
 from worker.api.views import Lookups
 from worker.lookup.engine import LookupEngine
 from worker.settings import Settings
@@ -70,7 +70,10 @@ def create_app(
     app.cleanup_ctx.append(quiet_protocol_errors)
     app.cleanup_ctx.append(close_limiter)
 
-    lookups = Lookups(engine, batch_limit=http.batch_limit, trusted=addresses.is_trusted)
+    lookups = Lookups(
+        engine, batch_limit=http.batch_limit, trusted=addresses.is_trusted, body_timeout=http.body_timeout
+    )
+    expect = expect_within(app._client_max_size)
     routes: list[tuple[str, str, Handler, str, bool]] = [
         ("GET", "/get/", lookups.v1, "v1", True),
         ("GET", "/get", lookups.v1, "v1", True),
@@ -87,14 +90,37 @@ def create_app(
     for method, path, handler, label, limited in routes:
         wrapped = guard.wrap(label, handler, limited=limited)
         if method == "GET":
-            app.router.add_get(path, wrapped)  # HEAD too
+            app.router.add_get(path, wrapped, expect_handler=expect)  # HEAD too
         else:
-            app.router.add_route(method, path, wrapped)
+            app.router.add_route(method, path, wrapped, expect_handler=expect)
         allowed[path] = "GET, HEAD, OPTIONS" if method == "GET" else f"{method}, OPTIONS"
     # Plain paths are found by one dict lookup before these patterns are tried, so they cost nothing there.
     app.router.add_route("OPTIONS", "/{tail:.*}", guard.wrap("preflight", preflight))
-    app.router.add_route("*", "/{tail:.*}", guard.wrap("other", fallback(allowed)))
+    app.router.add_route("*", "/{tail:.*}", guard.wrap("other", fallback(allowed)), expect_handler=expect)
     return app
+
+
+def expect_within(limit: int) -> Callable[[web.Request], Awaitable[web.StreamResponse | None]]:
+    """``Expect: 100-continue`` answered 413 at once when ``Content-Length`` is past ``limit`` (aiohttp's own
+    handler says ``100 Continue`` to anything, and the client then sends the whole body)."""
+
+    async def expect(request: web.Request) -> web.StreamResponse | None:
+        value = request.headers.get(hdrs.EXPECT, "").lower()
+        if value != "100-continue":
+            return error_response(417, f"Expectation Failed: unknown Expect {value[:40]!r}")
+        length = request.content_length
+        if length is not None and length > limit:
+            response = error_response(
+                413, f"Request Entity Too Large: {length:,} bytes, the limit is {limit:,}"
+            )
+            response.force_close()  # the client will not send the body: nothing left to read
+            return response
+        if request.version == HttpVersion11:
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.writer.output_size = 0  # the answer proper has not started yet
+        return None
+
+    return expect
 
 
 class ProtocolErrorFilter(logging.Filter):

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 INTERNAL_ERROR: Final = "Internal error"
+CLIENT_CLOSED: Final = 499  # the status nginx logs for "client closed the request": counted, never a 5xx
 
 
 class Guard:
@@ -56,6 +57,9 @@ class Guard:
                     response = await handler(request)
             except web.HTTPException as error:  # aiohttp's own (413 from reading a body): our JSON shape
                 response = error_response(error.status, f"{error.status} {error.reason}")
+            except ConnectionResetError:  # the client hung up (mid-upload): not our error, nobody to answer
+                log.debug("client went away during %s %s", request.method, request.path)
+                response = web.Response(status=CLIENT_CLOSED)  # aiohttp finds the connection gone, quietly
             except Exception:  # last resort; the tests show no input reaches it
                 log.exception("unexpected error answering %s %s", request.method, request.path_qs)
                 response = error_response(500, INTERNAL_ERROR)

@@ -43,9 +43,12 @@ def reply_response(reply: Reply) -> web.Response:
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps(...) builds one per call
 
 
+def json_body(body: object) -> bytes:
+    return _ENCODER.encode(body).encode()
+
+
 def json_response(status: int, body: object) -> web.Response:
-    text = _ENCODER.encode(body)
-    return web.Response(body=text.encode(), status=status, headers=JSON_HEADERS)
+    return web.Response(body=json_body(body), status=status, headers=JSON_HEADERS)
 
 
 def error_response(status: int, info: str, **extra: object) -> web.Response:

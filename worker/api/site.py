@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from worker.api.app import create_app
 from worker.api.health import AmiState
+from worker.api.protocol import GuardedRunner
 from worker.lookup.engine import LookupEngine
 from worker.settings import Settings
 
@@ -36,7 +37,13 @@ async def api_site(
     ``runner.addresses`` gives the bound addresses (port 0 picks a free one).
     """
     app = create_app(settings, engine, redis=redis, ami_state=ami_state)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT)
+    runner = GuardedRunner(
+        app,
+        header_timeout=settings.http.header_timeout,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.http.host, settings.http.port, reuse_port=reuse_port or None)

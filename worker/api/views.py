@@ -7,6 +7,7 @@ only reads the request and wraps the reply. The single-number views are the hot 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Final
@@ -27,10 +28,16 @@ def is_on(value: str | None) -> bool:
 
 class Lookups:
     def __init__(
-        self, engine: LookupEngine, *, batch_limit: int, trusted: Callable[[str], bool] = lambda peer: False
+        self,
+        engine: LookupEngine,
+        *,
+        batch_limit: int,
+        trusted: Callable[[str], bool] = lambda peer: False,
+        body_timeout: float = 30.0,
     ) -> None:
         self.engine = engine
         self.batch_limit = batch_limit
+        self.body_timeout = body_timeout
         self.trusted = trusted  # is this peer a proxy whose X-Forwarded-Proto we believe?
 
     @property
@@ -107,7 +114,15 @@ class Lookups:
 
         Elements may be strings or integers (CRMs export numbers as either).
         """
-        payload = await request.read()  # past client_max_size: HTTPRequestEntityTooLarge, shaped by the guard
+        try:  # past client_max_size: HTTPRequestEntityTooLarge, shaped by the guard
+            async with asyncio.timeout(self.body_timeout):
+                payload = await request.read()
+        except TimeoutError:  # a trickled body must not hold a connection for ever
+            response = error_response(
+                408, f"Request Timeout: the body took longer than {self.body_timeout:g} s"
+            )
+            response.force_close()
+            return response
         try:
             numbers = json.loads(payload)
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
