@@ -7,9 +7,11 @@ example in ``config/numlookup.toml``), then the defaults below. Unknown keys are
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import (
@@ -154,6 +156,37 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The TOML source reads model_config["toml_file"]: set by load_settings() for --config, else none.
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+
+ENV_PREFIX: Final = "NUMLOOKUP_"
+# NUMLOOKUP_* names that are not settings of this program: the AGI script's (asterisk-conf/agi) and the
+# test suite's (NUMLOOKUP_TEST_REDIS_URL and any other NUMLOOKUP_TEST_*).
+OTHER_PROGRAMS: Final = frozenset({"NUMLOOKUP_URL", "NUMLOOKUP_TIMEOUT"})
+
+
+def unknown_environment(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each ``NUMLOOKUP_*`` variable that names no setting (``NUMLOOKUP_REDIS_URL`` for
+    ``NUMLOOKUP_REDIS__URL``): pydantic-settings ignores them silently, so a typo would mean a default.
+    Unknown keys *inside* a section (``NUMLOOKUP_REDIS__URLL``) are already errors, as in the TOML file."""
+    fields = Settings.model_fields
+    known = [ENV_PREFIX + name.upper() for name in fields]
+    known += [
+        f"{ENV_PREFIX}{name.upper()}__{sub.upper()}"
+        for name, field in fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+        for sub in field.annotation.model_fields
+    ]
+    warnings = []
+    for variable in sorted(environ):
+        upper = variable.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in OTHER_PROGRAMS or upper.startswith("NUMLOOKUP_TEST_"):
+            continue
+        if upper[len(ENV_PREFIX) :].split("__", 1)[0].lower() in fields:
+            continue
+        close = difflib.get_close_matches(upper, known, n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else " (sections nest with a double underscore)"
+        warnings.append(f"{variable} names no setting and is ignored{hint}")
+    return warnings
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

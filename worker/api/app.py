@@ -37,7 +37,7 @@ REGISTRY: Final = web.AppKey("registry", CollectorRegistry)
 PAGE: Final = web.AppKey("page", bytes)
 # The text format generate_latest() writes. Not CONTENT_TYPE_LATEST, which says version=1.0.0 since
 # prometheus_client 0.23: this keeps the header scrapers have always seen.
-METRICS_HEADERS: Final = headers_for(CONTENT_TYPE_PLAIN_0_0_4)
+METRICS_HEADERS: Final = headers_for(CONTENT_TYPE_PLAIN_0_0_4, cors=False)
 
 
 def create_app(

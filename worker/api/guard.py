@@ -17,7 +17,7 @@ from aiohttp import hdrs, web
 from worker.api.addresses import ClientAddress
 from worker.api.metrics import Metrics
 from worker.api.ratelimit import RateLimiter
-from worker.api.replies import CORS_PREFLIGHT, error_response
+from worker.api.replies import CORS_PREFLIGHT, SERVER, error_response
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,9 @@ class Guard:
                 response = error_response(error.status, f"{error.status} {error.reason}")
             except ConnectionResetError:  # the client hung up (mid-upload): not our error, nobody to answer
                 log.debug("client went away during %s %s", request.method, request.path)
-                response = web.Response(status=CLIENT_CLOSED)  # aiohttp finds the connection gone, quietly
+                response = web.Response(
+                    status=CLIENT_CLOSED, headers=SERVER
+                )  # never sent: the client is gone
             except Exception:  # last resort; the tests show no input reaches it
                 log.exception("unexpected error answering %s %s", request.method, request.path_qs)
                 response = error_response(500, INTERNAL_ERROR)

@@ -93,7 +93,7 @@ class GuardedHandler(RequestHandler):
         )
         transport.write(
             b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json; charset=utf-8\r\n"
-            b"Access-Control-Allow-Origin: *\r\nConnection: close\r\n"
+            b"Access-Control-Allow-Origin: *\r\nServer: numlookup\r\nConnection: close\r\n"
             + f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body
         )

@@ -1,5 +1,8 @@
 """Building aiohttp responses: every one carries its CORS header, every error the ``{"info": ...}`` shape.
 
+Every response also names its server ``numlookup``, without versions; ``/metrics`` alone has no CORS header
+(a browser page on another origin has no business reading the process's metrics).
+
 Header sets are built once; a response copies one instead of parsing a content type per request.
 """
 
@@ -14,9 +17,12 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from worker.answer.voxlink import JSON, TEXT, Reply
 
 CORS: Final = {hdrs.ACCESS_CONTROL_ALLOW_ORIGIN: "*"}
+# Not aiohttp's "Python/3.11 aiohttp/3.x": exact versions only help someone matching known vulnerabilities.
+SERVER: Final = {hdrs.SERVER: "numlookup"}
 CORS_PREFLIGHT: Final = CIMultiDictProxy(
     CIMultiDict(
         {
+            **SERVER,
             **CORS,
             hdrs.ACCESS_CONTROL_ALLOW_METHODS: "GET, POST, OPTIONS",
             hdrs.ACCESS_CONTROL_ALLOW_HEADERS: "Content-Type",
@@ -26,8 +32,11 @@ CORS_PREFLIGHT: Final = CIMultiDictProxy(
 )
 
 
-def headers_for(content_type: str) -> CIMultiDictProxy[str]:
-    return CIMultiDictProxy(CIMultiDict({hdrs.CONTENT_TYPE: content_type, **CORS}))
+def headers_for(content_type: str, *, cors: bool = True) -> CIMultiDictProxy[str]:
+    """Prebuilt headers: the content type, the Server name, and CORS unless ``cors`` is false."""
+    return CIMultiDictProxy(
+        CIMultiDict({hdrs.CONTENT_TYPE: content_type, **SERVER, **(CORS if cors else {})})
+    )
 
 
 JSON_HEADERS: Final = headers_for("application/json; charset=utf-8")

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from worker.api.app import create_app
 from worker.api.health import AmiState
 from worker.api.protocol import GuardedRunner
+from worker.errors import ConfigError
 from worker.lookup.engine import LookupEngine
 from worker.settings import Settings
 
@@ -47,7 +48,11 @@ async def api_site(
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.http.host, settings.http.port, reuse_port=reuse_port or None)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:  # the port in use, an address not on this host: one line, as FastAGI's
+            where = f"{settings.http.host}:{settings.http.port}"
+            raise ConfigError(f"the API cannot listen on {where}: {error.strerror or error}") from None
         log.info("API listening on %s", ", ".join(f"http://{a[0]}:{a[1]}/" for a in runner.addresses))
         yield runner
     finally:

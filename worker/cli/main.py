@@ -21,7 +21,7 @@ from worker.answer.voxlink import V2_NOT_FOUND, Meaning, Outcome, Reply, meaning
 from worker.cli import data, serve
 from worker.errors import InvalidNumber, NumlookupError
 from worker.service.resources import open_engine, open_redis
-from worker.settings import Settings, load_settings
+from worker.settings import Settings, load_settings, unknown_environment
 
 Handler = Callable[[Settings, argparse.Namespace], int]
 
@@ -112,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
+        for warning in unknown_environment(os.environ):
+            logging.getLogger("numlookup").warning("%s", warning)
         handler: Handler = args.handler
         status = handler(settings, args)
         sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit

@@ -23,12 +23,13 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import signal
+import socket
 import sys
 from collections.abc import Callable
 
 from worker.api.site import api_site
 from worker.asterisk.worker import start_worker
-from worker.errors import ConfigError
+from worker.errors import ConfigError, NumlookupError
 from worker.service.banner import banner
 from worker.service.resources import open_engine, open_redis, run_event_loop, stop_on_signals
 from worker.service.seed import ensure_dataset, portal_on_start
@@ -106,12 +107,31 @@ def _api_child(settings: Settings, fetch: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
         stream=sys.stderr,
     )
-    run_event_loop(serve_api_process(settings, reuse_port=True, fetch=fetch))
+    try:
+        run_event_loop(serve_api_process(settings, reuse_port=True, fetch=fetch))
+    except NumlookupError as error:  # one line, as the single-process API's
+        print(f"numlookup: {error}", file=sys.stderr)
+        sys.exit(2)
 
 
 async def _seed(settings: Settings) -> None:
     async with open_redis(settings) as redis:
         await ensure_dataset(settings, redis)
+
+
+def check_port_free(settings: Settings) -> None:
+    """Refuse at once, in one line, a port the ``--workers`` children could not share (another program
+    holds it), instead of every child failing on its own."""
+    host, port = settings.http.host, settings.http.port
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            probe.bind(address)
+    except OSError as error:
+        raise ConfigError(f"the API cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
 def serve_api(settings: Settings) -> int:
@@ -121,6 +141,7 @@ def serve_api(settings: Settings) -> int:
     if workers == 1:
         run_event_loop(serve_api_process(settings))
         return 0
+    check_port_free(settings)
     context = multiprocessing.get_context("spawn")
     children = [
         context.Process(target=_api_child, args=(settings, n == 0), name=f"numlookup-api-{n}")
