@@ -1,4 +1,4 @@
-"""Imports flow one way: front ends → engine → dataset → data formats (docs/architecture.md).
+"""Imports flow one way: front ends → engine → dataset → data formats (docs/layout.md).
 
 Every module of the ``worker`` package is read with :mod:`ast` (imports inside functions count too) and
 checked against the rules below, so a backwards import fails here instead of growing into a tangle.
