@@ -98,6 +98,29 @@ class Holders:
         return moved
 
 
+def drop_idle_operators(build: RegistryBuild, keys: ported.Keys) -> None:
+    """Drop operators that hold no range and no ported number, renumbering the rest (in place).
+
+    Operators are carried from version to version (an operator only MNP files know must survive a registry
+    update while numbers are ported to it); without this they would pile up across imports of different
+    registry generations. Key order is unchanged: the operator id is below the number in a key.
+    """
+    count = len(build.operators)
+    used = np.zeros(count, dtype=bool)
+    used[np.unique(build.ranges["operator"])] = True
+    for low in range(0, len(keys), ported.BLOCK):
+        used[np.unique(keys[low : low + ported.BLOCK] & ported.OWNER_MASK).astype(np.int64)] = True
+    if used.all():
+        return
+    renumber = np.cumsum(used, dtype=np.int64) - 1
+    ranges = build.ranges.copy()  # it may be the current version's read-only memory map
+    ranges["operator"] = renumber[ranges["operator"]]
+    build.ranges = ranges
+    table = renumber.astype(np.uint64)
+    ported.map_in_place(keys, lambda block: (block & ~ported.OWNER_MASK) | table[block & ported.OWNER_MASK])
+    build.operators[:] = [operator for operator, keep in zip(build.operators, used, strict=True) if keep]
+
+
 def open_current(store: LocalStore) -> Dataset | None:
     return store.open() if store.current_version() is not None else None
 
@@ -113,6 +136,7 @@ def publish_build(
     mnp_sources: list[str] | None = None,
 ) -> Meta:
     """Write the build into a scratch directory and publish it; nothing is left behind on failure."""
+    drop_idle_operators(build, keys)
     version = new_version()
     meta = Meta(
         version=version,
