@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from worker.data.dataset import redis_store
 from worker.data.dataset.redis_store import RedisSource
 from worker.data.dataset.store import LocalStore
 from worker.lookup.cache import MemoryCache, RedisCache
@@ -55,12 +56,28 @@ async def open_redis(settings: Settings, *, uploads: bool = False) -> AsyncItera
         await client.aclose()
 
 
-def dataset_source(settings: Settings, redis: Redis | None) -> DatasetSource:
-    """Redis names the version when configured (replicas download it); else the local data dir does."""
+def dataset_source(settings: Settings, redis: Redis | None, *, republish: bool = False) -> DatasetSource:
+    """Redis names the version when configured (replicas download it); else the local data dir does.
+
+    ``republish`` (serving processes): when Redis names no version (it restarted empty), publish the one
+    served here again, over a client with the data commands' long timeouts.
+    """
     store = LocalStore(settings.data_dir)
     if redis is None:
         return LocalSource(store)
-    return RedisSource(redis, store, prefix=settings.redis.prefix, keep=settings.data.keep_versions)
+    keep = settings.data.keep_versions
+
+    async def restore(version: str) -> None:
+        async with open_redis(settings, uploads=True) as uploads:
+            assert uploads is not None
+            if await redis_store.restore_current(uploads, settings.redis.prefix, store, version, keep=keep):
+                log.warning(
+                    "Redis named no current dataset version (restarted empty?): re-published %s", version
+                )
+
+    return RedisSource(
+        redis, store, prefix=settings.redis.prefix, keep=keep, republish=restore if republish else None
+    )
 
 
 @contextlib.asynccontextmanager
@@ -76,7 +93,7 @@ async def open_engine(
     # libphonenumber's metadata now, not on the first foreign call
     importlib.import_module("worker.lookup.foreign")
     engine = LookupEngine(memory=MemoryCache(ttl=settings.redis.cache_ttl), shared=shared)
-    source = dataset_source(settings, redis)
+    source = dataset_source(settings, redis, republish=follow_updates)
     await switch_if_new(source, engine)
     if engine.dataset is None:
         log.warning("no dataset imported yet: Russian numbers answer from libphonenumber only")

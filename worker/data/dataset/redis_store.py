@@ -21,6 +21,7 @@ import logging
 import math
 import shutil
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,6 +37,7 @@ from worker.errors import DataError
 log = logging.getLogger(__name__)
 
 CHUNK: Final = 256 * 1024 * 1024
+RESTORE_HOLD: Final = 300  # seconds one replica may take to re-publish before another may try
 
 
 class Keys:
@@ -43,6 +45,7 @@ class Keys:
         self.root = f"{prefix}:dataset"
         self.current = f"{self.root}:current"
         self.versions = f"{self.root}:versions"
+        self.restoring = f"{self.root}:restoring"  # held by the replica re-publishing after Redis lost it
 
     def manifest(self, version: str) -> str:
         return f"{self.root}:{version}:manifest"
@@ -105,6 +108,24 @@ async def set_current(
         await lease.set_current(keys.current, version)
         return True
     return bool(await redis.set(keys.current, version, nx=not replace))
+
+
+async def restore_current(redis: Redis, prefix: str, store: LocalStore, version: str, *, keep: int) -> bool:
+    """Make the locally served ``version`` current again in a Redis that names none (it restarted empty).
+
+    One replica does it (``P:dataset:restoring``, set NX, expires); the others find the current key set on
+    their next poll. The version is uploaded if Redis lacks it. Nothing is overwritten: the current key is set
+    only while unset, so a version an import made current meanwhile wins. ``True`` if this call set it.
+    """
+    keys = Keys(prefix)
+    if not await redis.set(keys.restoring, version, nx=True, ex=RESTORE_HOLD):
+        return False
+    try:
+        if not await redis.exists(keys.manifest(version)):
+            return await publish(redis, prefix, store.versions_dir / version, keep=keep, replace=False)
+        return await set_current(redis, keys, version, None, replace=False)
+    finally:
+        await redis.delete(keys.restoring)
 
 
 async def make_current(
@@ -192,11 +213,22 @@ async def download(redis: Redis, prefix: str, version: str, store: LocalStore, *
         raise
 
 
-class RedisSource:
-    """The version Redis names, downloaded into the local data dir on first use; local data if Redis fails."""
+Republish = Callable[[str], Awaitable[None]]
 
-    def __init__(self, redis: Redis, store: LocalStore, *, prefix: str, keep: int) -> None:
+
+class RedisSource:
+    """The version Redis names, downloaded into the local data dir on first use; local data if Redis fails.
+
+    A Redis that answers but names no current version lost its data (restarted empty, flushed): with
+    ``republish`` (the serving processes'), the version served here is published again
+    (:func:`restore_current`), so replicas and new processes agree on one version again.
+    """
+
+    def __init__(
+        self, redis: Redis, store: LocalStore, *, prefix: str, keep: int, republish: Republish | None = None
+    ) -> None:
         self.redis, self.store, self.prefix, self.keep = redis, store, prefix, keep
+        self.republish = republish
         self._reachable = True
 
     async def current(self) -> str | None:
@@ -210,7 +242,15 @@ class RedisSource:
         if not self._reachable:
             log.info("Redis reachable again")
             self._reachable = True
-        return version or self.store.current_version()
+        local = self.store.current_version()
+        if version is None and local is not None and self.republish is not None:
+            try:
+                await self.republish(local)
+            except (RedisError, OSError, DataError) as error:
+                log.warning(
+                    "Redis names no current dataset version; re-publishing %s failed: %s", local, error
+                )
+        return version or local
 
     async def load(self, version: str) -> Dataset:
         if version not in self.store.versions():
