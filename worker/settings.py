@@ -73,6 +73,7 @@ class HttpSettings(Section):
     # Client networks the rate limit never applies to: by default this host (a dialplan's CURL() per call).
     rate_limit_exempt: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
     batch_limit: int = Field(1000, ge=1)
+    batch_item_rate: float = Field(1000.0, ge=0)  # numbers per second per address in batches; 0 = off
     header_timeout: float = Field(10.0, gt=0)  # seconds a request head may take from its first byte
     body_timeout: float = Field(30.0, gt=0)  # seconds a batch body may take to arrive
 

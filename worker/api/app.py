@@ -32,6 +32,7 @@ ENGINE: Final = web.AppKey("engine", LookupEngine)
 REDIS: Final = web.AppKey[Redis | None]("redis")
 AMI_STATE: Final = web.AppKey[AmiState | None]("ami_state")
 LIMITER: Final = web.AppKey("limiter", RateLimiter)
+ITEMS: Final = web.AppKey("items", RateLimiter)  # the budget of numbers in batches
 METRICS: Final = web.AppKey("metrics", metrics.HttpCollector)
 REGISTRY: Final = web.AppKey("registry", CollectorRegistry)
 PAGE: Final = web.AppKey("page", bytes)
@@ -47,12 +48,19 @@ def create_app(
     limiter = RateLimiter(
         http.rate_limit, redis, prefix=settings.redis.prefix, timeout=settings.redis.timeout
     )
+    items = RateLimiter(
+        http.batch_item_rate,
+        redis,
+        prefix=settings.redis.prefix,
+        kind="items",
+        timeout=settings.redis.timeout,
+    )
     stats = metrics.Metrics()
     addresses = ClientAddress(
         parse_networks(http.trusted_proxies),
         parse_networks(http.rate_limit_exempt, "http.rate_limit_exempt"),
     )
-    guard = Guard(limiter, addresses, stats)
+    guard = Guard(limiter, addresses, stats, items)
     # A batch of batch_limit numbers with separators and quotes fits easily in 64 bytes a number.
     app = web.Application(client_max_size=max(1 << 20, http.batch_limit * 64))
     app[SETTINGS] = settings
@@ -60,6 +68,7 @@ def create_app(
     app[REDIS] = redis
     app[AMI_STATE] = ami_state
     app[LIMITER] = limiter
+    app[ITEMS] = items
     app[METRICS] = metrics.HttpCollector(stats, engine, limiter)
     # Per app, not prometheus_client's global REGISTRY: a process (or a test session) may build several apps.
     app[REGISTRY] = registry = CollectorRegistry()
@@ -71,7 +80,11 @@ def create_app(
     app.cleanup_ctx.append(close_limiter)
 
     lookups = Lookups(
-        engine, batch_limit=http.batch_limit, trusted=addresses.is_trusted, body_timeout=http.body_timeout
+        engine,
+        batch_limit=http.batch_limit,
+        trusted=addresses.is_trusted,
+        body_timeout=http.body_timeout,
+        budget=guard.within_budget,
     )
     expect = expect_within(app._client_max_size)
     routes: list[tuple[str, str, Handler, str, bool]] = [
@@ -147,6 +160,7 @@ async def quiet_protocol_errors(app: web.Application) -> AsyncIterator[None]:
 async def close_limiter(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[LIMITER].close()
+    await app[ITEMS].close()
 
 
 async def load_page(app: web.Application) -> AsyncIterator[None]:

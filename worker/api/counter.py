@@ -1,11 +1,11 @@
 """Counters in Redis shared by every replica, many requests to one round trip.
 
-A request adds 1 to its key and learns the new total. Requests that arrive while a round trip is in flight
-wait for the next one, which carries one ``INCRBY key n`` (and ``EXPIRE``) per distinct key in a single
-pipeline; each request then gets its own total back (``total - n + 1`` ... ``total``), exactly as if it had
-sent its own ``INCR``. Idle, a request costs one round trip; under load, a fraction of one. A redis-py call
-costs ~40 µs of CPU, more than a whole lookup request, so this is what keeps a shared limit affordable
-(bench/api.py ``--rate-limit``).
+A request adds 1 (a batch against the item budget: its numbers) to its key and learns the new total. Requests
+that arrive while a round trip is in flight wait for the next one, which carries one ``INCRBY key n`` (and
+``EXPIRE``) per distinct key in a single pipeline, ``n`` the sum of their amounts; each request then gets its
+own running total back, exactly as if it had sent its own ``INCRBY``. Idle, a request costs one round trip;
+under load, a fraction of one. A redis-py call costs ~40 µs of CPU, more than a whole lookup request, so this
+is what keeps a shared limit affordable (bench/api.py ``--rate-limit``).
 """
 
 from __future__ import annotations
@@ -25,19 +25,20 @@ class RedisCounter:
         self._ttl = ttl  # keys carry their window's number; this only makes Redis forget them
         # redis-py retries a refused connection with backoff for seconds; a limiter must fail fast instead.
         self._timeout = timeout
-        self._pending: dict[str, list[asyncio.Future[int]]] = {}
+        self._pending: dict[str, list[tuple[asyncio.Future[int], int]]] = {}
         self._flusher: asyncio.Task[None] | None = None
 
-    async def increment(self, key: str) -> int:
-        """Add 1 to ``key`` and return its new total; raises RedisError or OSError (TimeoutError too)."""
+    async def increment(self, key: str, amount: int = 1) -> int:
+        """Add ``amount`` to ``key`` and return its new total; raises RedisError or OSError (TimeoutError
+        too)."""
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.setdefault(key, []).append(future)
+        self._pending.setdefault(key, []).append((future, amount))
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush(), name="rate-limit-counter")
         return await future
 
     async def _flush(self) -> None:
-        batch: dict[str, list[asyncio.Future[int]]] = {}
+        batch: dict[str, list[tuple[asyncio.Future[int], int]]] = {}
         try:
             while self._pending:
                 batch, self._pending = self._pending, {}
@@ -48,21 +49,22 @@ class RedisCounter:
                         _settle(futures, error)
                     continue
                 for (_, futures), total in zip(batch.items(), totals, strict=True):
-                    first = total - len(futures)
-                    for offset, future in enumerate(futures, 1):
+                    running = total - sum(amount for _, amount in futures)
+                    for future, amount in futures:
+                        running += amount
                         if not future.done():
-                            future.set_result(first + offset)
+                            future.set_result(running)
         finally:
             self._flusher = None
             for futures in (*batch.values(), *self._pending.values()):  # only when cancelled
-                for future in futures:
+                for future, _ in futures:
                     future.cancel()
 
-    async def _send(self, batch: dict[str, list[asyncio.Future[int]]]) -> list[int]:
+    async def _send(self, batch: dict[str, list[tuple[asyncio.Future[int], int]]]) -> list[int]:
         """One round trip; TimeoutError (an OSError) past the timeout."""
         async with asyncio.timeout(self._timeout), self._redis.pipeline(transaction=False) as pipe:
             for key, futures in batch.items():
-                pipe.incrby(key, len(futures))
+                pipe.incrby(key, sum(amount for _, amount in futures))
                 pipe.expire(key, self._ttl)
             replies = await pipe.execute()
         return [int(total) for total in replies[0::2]]
@@ -76,7 +78,7 @@ class RedisCounter:
                 await flusher
 
 
-def _settle(futures: list[asyncio.Future[int]], error: Exception) -> None:
-    for future in futures:
+def _settle(futures: list[tuple[asyncio.Future[int], int]], error: Exception) -> None:
+    for future, _ in futures:
         if not future.done():
             future.set_exception(error)

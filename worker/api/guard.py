@@ -27,10 +27,36 @@ CLIENT_CLOSED: Final = 499  # the status nginx logs for "client closed the reque
 
 
 class Guard:
-    def __init__(self, limiter: RateLimiter, addresses: ClientAddress, stats: Metrics) -> None:
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        addresses: ClientAddress,
+        stats: Metrics,
+        items: RateLimiter | None = None,
+    ) -> None:
         self.limiter = limiter
         self.addresses = addresses
         self.stats = stats
+        self.items = items  # the per-address budget of numbers in batches
+
+    async def within_budget(self, request: web.Request, numbers: int) -> web.Response | None:
+        """``None`` if the client may have ``numbers`` more numbers looked up in batches, else the 429.
+
+        A batch is one request to the rate limit but up to ``batch_limit`` lookups: without a budget of
+        numbers, one client could keep the process busy within its request limit.
+        """
+        items = self.items
+        if items is None or not items.enabled:
+            return None
+        client = self.client(request)
+        if self.addresses.is_exempt(client):  # the exempt networks (the PBX next door) have no budget either
+            return None
+        verdict = await items.check(client, numbers)
+        if verdict.allowed:
+            return None
+        window = items.local.window
+        info = f"Too many numbers in batches: the limit is {window.limit} per {window.seconds} s per address"
+        return too_many(items, verdict.retry_after, info)
 
     def client(self, request: web.Request) -> str:
         peer = request.remote
@@ -51,7 +77,9 @@ class Guard:
                 if limited and limiter.enabled and not is_exempt(client := self.client(request)):
                     verdict = await limiter.check(client)
                     response = (
-                        await handler(request) if verdict.allowed else too_many(limiter, verdict.retry_after)
+                        await handler(request)
+                        if verdict.allowed
+                        else too_many(limiter, verdict.retry_after, None)
                     )
                 else:
                     response = await handler(request)
@@ -71,11 +99,11 @@ class Guard:
         return guarded
 
 
-def too_many(limiter: RateLimiter, retry_after: int) -> web.Response:
+def too_many(limiter: RateLimiter, retry_after: int, info: str | None) -> web.Response:
     window = limiter.local.window
     response = error_response(
         429,
-        f"Too many requests: the limit is {window.limit} per {window.seconds} s per address",
+        info or f"Too many requests: the limit is {window.limit} per {window.seconds} s per address",
         retry_after=retry_after,
     )
     response.headers[hdrs.RETRY_AFTER] = str(retry_after)

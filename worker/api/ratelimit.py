@@ -39,6 +39,10 @@ class Window:
         self.seconds = max(1, math.ceil(1 / rate)) if rate > 0 else 1
         self.limit = max(1, math.floor(rate * self.seconds))
 
+    def verdict(self, count: int, weight: int, remaining: int) -> Verdict:
+        """Within the limit, or the first of its window (a batch larger than the limit is not impossible)."""
+        return ALLOWED if count <= self.limit or count == weight else Verdict(False, remaining)
+
     def current(self, now: float) -> tuple[int, int]:
         """The current window's number and the whole seconds until it ends (at least 1)."""
         number = int(now // self.seconds)
@@ -53,14 +57,14 @@ class LocalLimiter:
         self._number = -1
         self._counts: dict[str, int] = {}
 
-    def check(self, client: str, now: float) -> Verdict:
+    def check(self, client: str, now: float, weight: int = 1) -> Verdict:
         number, remaining = self.window.current(now)
         if number != self._number:  # a new window: every old count has expired at once
             self._number = number
             self._counts = {}
-        count = self._counts.get(client, 0) + 1
+        count = self._counts.get(client, 0) + weight
         self._counts[client] = count
-        return ALLOWED if count <= self.window.limit else Verdict(False, remaining)
+        return self.window.verdict(count, weight, remaining)
 
 
 class RateLimiter:
@@ -72,6 +76,7 @@ class RateLimiter:
         redis: Redis | None = None,
         *,
         prefix: str = "numlookup",
+        kind: str = "rate",
         retry_interval: float = 1.0,
         timeout: float = 0.5,
         clock: Callable[[], float] = time.time,
@@ -82,38 +87,39 @@ class RateLimiter:
         self._counter = (
             None if redis is None else RedisCounter(redis, ttl=self.local.window.seconds + 1, timeout=timeout)
         )
-        self._prefix = f"{prefix}:rate:"
+        self._prefix = f"{prefix}:{kind}:"
         self.retry_interval = retry_interval  # how long to count locally after a Redis failure
         self._redis_down_until = 0.0
         self.failing = False
         self.rejected = 0
 
-    async def check(self, client: str) -> Verdict:
+    async def check(self, client: str, weight: int = 1) -> Verdict:
+        """Count ``weight`` (a request: 1; a batch against the item budget: its numbers) for ``client``."""
         now = self.clock()
         counter = self._counter
         if counter is not None and time.monotonic() >= self._redis_down_until:
-            verdict = await self._check_redis(counter, client, now)
+            verdict = await self._check_redis(counter, client, now, weight)
         else:
-            verdict = self.local.check(client, now)
+            verdict = self.local.check(client, now, weight)
         if not verdict.allowed:
             self.rejected += 1
         return verdict
 
-    async def _check_redis(self, counter: RedisCounter, client: str, now: float) -> Verdict:
+    async def _check_redis(self, counter: RedisCounter, client: str, now: float, weight: int) -> Verdict:
         window = self.local.window
         number, remaining = window.current(now)
         try:
-            count = await counter.increment(f"{self._prefix}{client}:{number}")
+            count = await counter.increment(f"{self._prefix}{client}:{number}", weight)
         except (RedisError, OSError) as error:
             if not self.failing:
                 log.warning("rate limit: Redis unavailable (%s); counting per process", error)
                 self.failing = True
             self._redis_down_until = time.monotonic() + self.retry_interval
-            return self.local.check(client, now)
+            return self.local.check(client, now, weight)
         if self.failing:
             log.info("rate limit: Redis reachable again; counting across replicas")
             self.failing = False
-        return ALLOWED if count <= window.limit else Verdict(False, remaining)
+        return window.verdict(count, weight, remaining)
 
     async def close(self) -> None:
         if self._counter is not None:
