@@ -23,7 +23,7 @@ from worker.lookup.engine import LookupEngine
 TRUE_WORDS: Final = frozenset({"1", "true", "yes", "on"})
 # A batch hands the event loop back this often: 1,000 new foreign numbers are ~90 ms of libphonenumber,
 # which must not stall every other client's request for that long.
-SLICE: Final = 0.002  # seconds
+SLICE: Final = 0.001  # seconds: a request waits a slice or two (the loop takes turns), so keep them short
 
 Budget = Callable[[web.Request, int], Awaitable[web.Response | None]]
 
