@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 # aiohttp's LineTooLong quotes the start of the line: a request line starts with its method and target.
 REQUEST_LINE: Final = re.compile(r"reading: (?:bytearray\()?b?['\"](?:[A-Z]{3,7} )?(?:/|\*|https?:)")
+LINGER: Final = 1.0  # seconds a timed-out connection keeps reading (and discarding) before it closes
 REQUEST_LINE_TOO_LONG: Final = (
     "Request-URI Too Long: the request line is over 8 KB (send long lists as a batch)"
 )
@@ -45,12 +46,15 @@ class GuardedHandler(RequestHandler):
         self.header_timeout = header_timeout
         self._head_deadline: asyncio.TimerHandle | None = None
         self._between_requests = False  # after a response: the next byte starts a new head's clock
+        self._timed_out = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        if self._timed_out:  # answered 408: only waiting to close
+            return
         if self._between_requests and data:
             self._between_requests = False
             self._arm()
@@ -98,7 +102,12 @@ class GuardedHandler(RequestHandler):
             + body
         )
         log.info("closed a connection whose request head took longer than %g s", self.header_timeout)
-        self.force_close()
+        # Closing with the client's bytes still unread would send a reset, which may destroy the 408 before
+        # the client reads it: stop writing, throw away what still arrives, and close a moment later.
+        self._timed_out = True
+        if transport.can_write_eof():
+            transport.write_eof()
+        self._head_deadline = self._loop.call_later(LINGER, self.force_close)
 
     def handle_error(
         self,
