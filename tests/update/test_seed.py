@@ -16,6 +16,7 @@ from tests.conftest import REAL_REDIS_URL
 from tests.realdata import ROSSVYAZ
 from tests.update.portal_fake import ROWS, FakePortal, registry_csv
 from worker.data.dataset import redis_store
+from worker.data.dataset.lock import DataDirLock
 from worker.data.dataset.store import LocalStore
 from worker.data.importer.bundled import import_bundled
 from worker.data.importer.registry import import_registry
@@ -193,3 +194,26 @@ async def test_with_redis_the_portals_registry_becomes_current_there_too(
         if keys:
             await client.delete(*keys)
         await client.aclose()
+
+
+async def test_the_background_try_waits_for_a_command_changing_the_data(
+    fake_portal: tuple[FakePortal, str], tmp_path: Path
+) -> None:
+    fake, url = fake_portal
+    publish_real_files(fake, datetime(2026, 11, 20, 3, 12))
+    settings = settings_for(tmp_path / "data", portal_url=url, portal_backoff=0)
+    store = LocalStore(settings.data_dir)
+    await ensure_dataset(settings, None)
+    bundled = store.current_version()
+    lock = DataDirLock(store.root)
+    assert lock.try_acquire("numlookup data import")  # an import is running
+    task = asyncio.create_task(seed.fetch_once(settings))
+    await asyncio.sleep(1.0)
+    assert not task.done()
+    assert store.current_version() == bundled  # nothing built beside the running import
+    assert fake.hits["/"] == 0
+    lock.release()
+    report = await asyncio.wait_for(task, 30)
+    assert report is not None
+    assert report.previous == bundled
+    assert store.current_version() == report.version

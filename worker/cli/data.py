@@ -1,7 +1,7 @@
 """``numlookup data ...``: import, import-mnp, status, update, versions, rollback, diff, mnp-sync, gen-*.
 
-Every command that changes which version serves runs alone (:func:`worker.cli.exclusive.exclusive`: the data
-dir's lock and, with Redis, the data lease) and makes the same version current in Redis too when one is
+Every command that changes which version serves runs alone (:func:`worker.service.exclusive.exclusive`: the
+data dir's lock and, with Redis, the data lease) and makes the same version current in Redis too when one is
 configured, so replicas follow; a failure there is an error, and the local data stays.
 """
 
@@ -17,7 +17,6 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from worker.cli.exclusive import exclusive, in_thread, shown_url
 from worker.cli.progress import Progress
 from worker.data.dataset import redis_store
 from worker.data.dataset.format import Dataset, Meta
@@ -32,6 +31,7 @@ from worker.data.synthetic.registry import gen_registry
 from worker.data.updates import history, mnpsync
 from worker.data.updates.update import UpdateReport, parse_interval, run_every
 from worker.errors import DataError, NumlookupError
+from worker.service.exclusive import exclusive, in_thread, shown_url
 from worker.service.resources import open_redis, stop_on_signals
 from worker.service.seed import update_from_portal
 from worker.settings import Settings

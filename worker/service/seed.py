@@ -32,7 +32,8 @@ from worker.data.updates.portal import Progress as DownloadProgress
 from worker.data.updates.update import Importer, UpdateReport, update_registry
 from worker.errors import DataError, NumlookupError
 from worker.lookup.engine import LookupEngine
-from worker.service.resources import dataset_source, open_redis
+from worker.service.exclusive import exclusive
+from worker.service.resources import dataset_source
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -123,15 +124,11 @@ async def update_from_portal(
 async def fetch_once(settings: Settings) -> UpdateReport | None:
     """The background try: the portal's registry replaces the bundled snapshot, or a warning says why not."""
     serving = LocalStore(settings.data_dir)
-    try:
-        report = await update_from_portal(settings)
-        if report.changed and report.version is not None and settings.redis.url:
-            async with open_redis(settings, uploads=True) as uploads:
-                assert uploads is not None
-                keep = settings.data.keep_versions
-                await redis_store.make_current(
-                    uploads, settings.redis.prefix, serving, report.version, keep=keep
-                )
+    try:  # as `numlookup data update` does: alone on the data dir (and Redis), from what serves now
+        async with exclusive(settings, serving, "background update from the portal", say=log.info) as writer:
+            report = await update_from_portal(settings)
+            if report.changed and report.version is not None:
+                await writer.make_current(report.version, done_locally=f"{report.version} serves here")
     except (NumlookupError, RedisError, OSError) as error:
         log.warning(
             "the official registry portal could not be used (%s); the current dataset keeps serving. "

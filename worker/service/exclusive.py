@@ -1,4 +1,5 @@
-"""One writer at a time: what import, import-mnp, update, mnp-sync and rollback hold while they run.
+"""One writer at a time: what import, import-mnp, update, mnp-sync, rollback — and a service's background
+update from the portal — hold while they run.
 
 :func:`exclusive` takes the data dir's lock (:mod:`worker.data.dataset.lock`) and, with Redis configured, the
 data lease (:mod:`worker.data.dataset.lease`). Under the lease the local data dir first catches up with the
@@ -40,8 +41,12 @@ class Interrupted(BaseException):
     """Raised inside a running import when its command was cancelled (Ctrl-C): it stops at the next step."""
 
 
-def _waiting(holder: str) -> None:
-    print(f"waiting for {holder} to finish", file=sys.stderr, flush=True)
+Say = Callable[[str], None]  # where a writer's progress lines go: stderr for the CLI, the log for a service
+
+
+def tell(line: str) -> None:
+    """The CLI's :data:`Say`: one line on stderr."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def shown_url(url: str) -> str:
@@ -64,9 +69,11 @@ class Writer:
         redis: Redis | None,
         lease: data_lease.Lease | None,
         unreachable: BaseException | None,
+        say: Say = tell,
     ) -> None:
         self.settings, self.store, self.redis, self.lease = settings, store, redis, lease
         self.unreachable = unreachable
+        self.say = say
 
     async def make_current(self, version: str, *, done_locally: str) -> None:
         """With Redis configured, make ``version`` what every replica serves (uploading it if Redis lacks it).
@@ -86,7 +93,7 @@ class Writer:
             raise DataError(f"{done_locally}, but publishing to Redis failed: {error}") from None
         except data_lease.LeaseLost as error:
             raise DataError(f"{done_locally}, but {error}") from None
-        print(f"{version} is current in Redis at {shown_url(self.settings.redis.url)}", file=sys.stderr)
+        self.say(f"{version} is current in Redis at {shown_url(self.settings.redis.url)}")
 
     async def redis_versions(self) -> list[str]:
         """The versions Redis keeps (none without Redis)."""
@@ -106,25 +113,31 @@ class Writer:
 
 
 @contextlib.asynccontextmanager
-async def exclusive(settings: Settings, store: LocalStore, what: str) -> AsyncIterator[Writer]:
+async def exclusive(
+    settings: Settings, store: LocalStore, what: str, *, say: Say = tell
+) -> AsyncIterator[Writer]:
     """Hold the data dir's lock and, with Redis, the data lease, with the local store caught up."""
     holder = f"{socket.gethostname()} pid {os.getpid()}: numlookup {what}"
+
+    def waiting(other: str) -> None:
+        say(f"waiting for {other} to finish")
+
     async with (
-        lock.hold(store.root, f"numlookup {what}", _waiting),
+        lock.hold(store.root, f"numlookup {what}", waiting),
         open_redis(settings, uploads=True) as redis,
         contextlib.AsyncExitStack() as stack,
     ):
         if redis is None:
-            yield Writer(settings, store, None, None, None)
+            yield Writer(settings, store, None, None, None, say)
             return
         try:
             lease = await stack.enter_async_context(
-                data_lease.hold(redis, settings.redis.prefix, holder, _waiting)
+                data_lease.hold(redis, settings.redis.prefix, holder, waiting)
             )
         except (RedisError, OSError) as error:
-            yield Writer(settings, store, redis, None, error)
+            yield Writer(settings, store, redis, None, error, say)
             return
-        writer = Writer(settings, store, redis, lease, None)
+        writer = Writer(settings, store, redis, lease, None, say)
         await _catch_up(writer)
         yield writer
 
@@ -142,7 +155,7 @@ async def _catch_up(writer: Writer) -> None:
         await writer.ensure_local(serving)
     except (RedisError, OSError) as error:
         raise DataError(f"fetching {serving}, the version Redis serves, failed: {error}") from None
-    print(f"caught up with {serving}, the version Redis serves", file=sys.stderr)
+    writer.say(f"caught up with {serving}, the version Redis serves")
 
 
 async def in_thread(work: Callable[[Progress], T], progress: Progress) -> T:
