@@ -1,4 +1,5 @@
-"""``numlookup data ...``: import, import-mnp, status, update, versions, rollback, diff, mnp-sync, gen-*.
+"""``numlookup data ...``: import, import-mnp, status, update, versions, rollback, diff, mnp-sync, learned,
+gen-*.
 
 Every command that changes which version serves makes the same version current in Redis too when one is
 configured (:func:`publish`), so replicas follow; a failure there is an error, and the local data stays.
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from redis.exceptions import RedisError
 
+from worker.cli import learned
 from worker.cli.progress import Progress
 from worker.data.dataset import redis_store
 from worker.data.dataset.format import Dataset, Meta
@@ -82,6 +84,7 @@ def add_commands(commands: Any) -> None:
     )
     sync.add_argument("directory", type=Path, metavar="DIR")
     sync.set_defaults(handler=cmd_mnp_sync)
+    learned.add_command(sub)
 
     registry = sub.add_parser("gen-registry", help="write a synthetic full-size registry (8-column format)")
     registry.add_argument("outdir", type=Path)
