@@ -202,6 +202,12 @@ class Upstreams:
         if not await self.store.claim(digits, self.claim_seconds):
             self.cache.coalesced += 1
             return await self._wait_for_other(digits), CACHE
+        try:
+            return await self._ask_sources(digits, holder, patient)
+        finally:
+            await self.store.release(digits)
+
+    async def _ask_sources(self, digits: str, holder: Operator, patient: bool) -> tuple[Entry | None, str]:
         while True:
             failed, wait = False, None
             for state in self.sources:

@@ -6,6 +6,7 @@ metric families only when ``/metrics`` is scraped, like every other series of nu
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -69,67 +70,72 @@ class CacheStats:
 
 
 def collect(states: Sequence[SourceState], cache: CacheStats, queue_length: int) -> Iterator[Metric]:
+    """Every series carries ``pid`` (as the API's do): with ``--workers N`` each process counts its own."""
+    pid = str(os.getpid())
     yield counter(
         "numlookup_upstream_requests",
         "Requests to upstream MNP sources, by outcome.",
-        ("source", "outcome"),
-        (((s.name, outcome), n) for s in states for outcome, n in sorted(s.requests.items())),
+        ("pid", "source", "outcome"),
+        (((pid, s.name, outcome), n) for s in states for outcome, n in sorted(s.requests.items())),
     )
     yield counter(
         "numlookup_upstream_errors",
         "Upstream requests that brought no answer.",
-        ("source",),
-        (((s.name,), s.errors) for s in states),
+        ("pid", "source"),
+        (((pid, s.name), s.errors) for s in states),
     )
     yield histogram_family(
         "numlookup_upstream_request_duration_seconds",
         "Time an upstream took to answer.",
         LE,
-        (((s.name,), s.latency) for s in states),
-        labels=("source",),
+        (((pid, s.name), s.latency) for s in states),
+        labels=("pid", "source"),
     )
     yield gauge(
         "numlookup_upstream_budget_left",
         "Requests left in the shared budget as last seen.",
-        ("source",),
-        (((s.name,), s.budget.left) for s in states),
+        ("pid", "source"),
+        (((pid, s.name), s.budget.left) for s in states),
     )
     yield counter(
         "numlookup_upstream_budget_spent",
         "Lookups that found the budget spent.",
-        ("source",),
-        (((s.name,), s.budget.spent) for s in states),
+        ("pid", "source"),
+        (((pid, s.name), s.budget.spent) for s in states),
     )
     yield gauge(
         "numlookup_upstream_breaker_state",
         "Circuit breaker: 0 closed, 1 half-open, 2 open.",
-        ("source",),
-        (((s.name,), STATE_VALUES[s.breaker.state]) for s in states),
+        ("pid", "source"),
+        (((pid, s.name), STATE_VALUES[s.breaker.state]) for s in states),
     )
     yield counter(
         "numlookup_upstream_cache_lookups",
         "Numbers an upstream could answer, by where the answer came from (hit ratio: memory+shared / all).",
-        ("result",),
-        [(("memory",), cache.memory), (("shared",), cache.shared), (("miss",), cache.misses)],
+        ("pid", "result"),
+        [((pid, "memory"), cache.memory), ((pid, "shared"), cache.shared), ((pid, "miss"), cache.misses)],
     )
     yield counter(
         "numlookup_upstream_coalesced",
         "Lookups that joined a request already out.",
-        (),
-        [((), cache.coalesced)],
+        ("pid",),
+        [((pid,), cache.coalesced)],
     )
     yield counter(
-        "numlookup_upstream_late", "Answered locally: the deadline passed first.", (), [((), cache.late)]
+        "numlookup_upstream_late",
+        "Answered locally: the deadline passed first.",
+        ("pid",),
+        [((pid,), cache.late)],
     )
     yield gauge(
         "numlookup_upstream_refresh_queue",
         "Numbers waiting for a background refresh.",
-        (),
-        [((), queue_length)],
+        ("pid",),
+        [((pid,), queue_length)],
     )
     yield counter(
         "numlookup_upstream_refresh_dropped",
         "Refreshes not queued: the queue was full.",
-        (),
-        [((), cache.refreshes_dropped)],
+        ("pid",),
+        [((pid,), cache.refreshes_dropped)],
     )

@@ -81,6 +81,10 @@ class UpstreamStore(Protocol):
         """True for the one caller that should ask the upstream now; others wait for its answer."""
         ...
 
+    async def release(self, digits: str) -> None:
+        """The claimant is done (its outcome is stored): the next lookup may ask again at once."""
+        ...
+
     def learned(self) -> AsyncIterator[tuple[str, Entry]]: ...
 
     async def clear_learned(self) -> int: ...
@@ -129,6 +133,9 @@ class RedisStore:
             self._failed(error)
             return True  # without Redis each process asks for itself
         return bool(claimed)
+
+    async def release(self, digits: str) -> None:
+        await self._call(self.redis.delete(self.claims + digits))
 
     async def learned(self) -> AsyncIterator[tuple[str, Entry]]:
         expired: list[str] = []
@@ -221,6 +228,9 @@ class SqliteStore:
         before = self.db.total_changes
         self._run("INSERT OR IGNORE INTO claims VALUES (?, '', ?)", digits, now + seconds)
         return self.db.total_changes > before
+
+    async def release(self, digits: str) -> None:
+        self._run("DELETE FROM claims WHERE number = ?", digits)
 
     async def learned(self) -> AsyncIterator[tuple[str, Entry]]:
         for number, body in self._rows("SELECT number, body FROM learned WHERE until > ? ORDER BY number"):
