@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from tests.ami.fake_asterisk import FakeAsterisk
 from tests.upstream.fake_voxlink import FakeVoxlink
 from worker.data.dataset.format import Dataset
 from worker.lookup.engine import LookupEngine
@@ -44,3 +45,11 @@ async def upstream_engine(
 ) -> AsyncIterator[LookupEngine]:
     async with open_upstreams(settings, redis) as upstream:
         yield LookupEngine(dataset, upstream=upstream)
+
+
+@pytest.fixture
+async def asterisk() -> AsyncIterator[FakeAsterisk]:
+    server = FakeAsterisk(channels=set())
+    await server.start()
+    yield server
+    await server.stop()
