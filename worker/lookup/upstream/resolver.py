@@ -115,6 +115,13 @@ class Upstreams:
         self.cache.misses += 1
         task = self.inflight.get(digits)
         if task is None:
+            usable = [state for state in self.sources if state.breaker.state != "open"]
+            now = time.monotonic()
+            if not usable or all(state.quiet_until > now for state in usable):
+                # every source is down or known to have no token yet: answer now, no round trip to Redis
+                if usable:
+                    self._enqueue(digits, answer.allocation.operator)
+                return answer
             task = self._start(digits, answer.allocation.operator)
         else:
             self.cache.coalesced += 1
