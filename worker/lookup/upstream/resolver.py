@@ -284,8 +284,11 @@ class Upstreams:
     async def _remember(self, digits: str, entry: Entry, holder: Operator) -> None:
         self._to_memory(digits, entry)
         await self.store.put(digits, entry, self.settings.answer_ttl)
-        if entry.verdict is not None and is_ported(entry.verdict, holder):
-            await self.store.learn(digits, entry)
+        if entry.verdict is not None:
+            if is_ported(entry.verdict, holder):
+                await self.store.learn(digits, entry)
+            else:  # ported back: an old learned port must not outlive this answer
+                await self.store.unlearn(digits)
 
     async def _wait_for_other(self, digits: str) -> Entry | None:
         """Another process claimed the number: look at the cache until its answer shows or the claim ends."""

@@ -77,6 +77,8 @@ class UpstreamStore(Protocol):
         """Keep a ported number's answer for ``learned_ttl`` (beyond the answer's own TTL)."""
         ...
 
+    async def unlearn(self, digits: str) -> None: ...
+
     async def claim(self, digits: str, seconds: float) -> bool:
         """True for the one caller that should ask the upstream now; others wait for its answer."""
         ...
@@ -125,6 +127,9 @@ class RedisStore:
 
     async def learn(self, digits: str, entry: Entry) -> None:
         await self._call(self.redis.hset(self.learned_key, digits, entry.encode()))
+
+    async def unlearn(self, digits: str) -> None:
+        await self._call(self.redis.hdel(self.learned_key, digits))
 
     async def claim(self, digits: str, seconds: float) -> bool:
         try:
@@ -221,6 +226,9 @@ class SqliteStore:
     async def learn(self, digits: str, entry: Entry) -> None:
         until = entry.at + self.learned_ttl
         self._run("INSERT OR REPLACE INTO learned VALUES (?, ?, ?)", digits, entry.encode(), until)
+
+    async def unlearn(self, digits: str) -> None:
+        self._run("DELETE FROM learned WHERE number = ?", digits)
 
     async def claim(self, digits: str, seconds: float) -> bool:
         now = time.time()
