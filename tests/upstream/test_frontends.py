@@ -28,7 +28,7 @@ from worker.settings import FastAgiSettings, Settings
 async def test_the_source_header_and_health_and_metrics(
     voxlink: FakeVoxlink, data_dir: Path, dataset: Dataset, aiohttp_client: Any
 ) -> None:
-    settings = upstream_settings(data_dir, voxlink.url)
+    settings = upstream_settings(data_dir, voxlink.url, source={"rate": 100, "burst": 10})
     settings.http.rate_limit = 0
     async with upstream_engine(settings, dataset) as engine:
         client = await aiohttp_client(create_app(settings, engine))
@@ -44,7 +44,7 @@ async def test_the_source_header_and_health_and_metrics(
         health = await (await client.get("/health")).json()
         assert health["upstreams"] == [
             {
-                "name": "voxlink", "kind": "voxlink", "breaker": "closed", "rate": 8.0,
+                "name": "voxlink", "kind": "voxlink", "breaker": "closed", "rate": 100.0,
                 "budget_left": health["upstreams"][0]["budget_left"], "requests": 2, "errors": 0,
                 "last_error": None,
             }

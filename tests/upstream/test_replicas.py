@@ -47,13 +47,15 @@ async def prefix() -> AsyncIterator[str]:
 
 @contextlib.asynccontextmanager
 async def three_processes(
-    data_dir: Path, voxlink: FakeVoxlink, asterisk: FakeAsterisk, prefix: str
+    data_dir: Path, voxlink: FakeVoxlink, asterisk: FakeAsterisk, prefix: str, *, burst: int = 1
 ) -> AsyncIterator[list[int]]:
     """API on two ports and an AMI worker logged into ``asterisk``; yields the two API ports."""
     env = {
         "NUMLOOKUP_REDIS__URL": REAL_REDIS_URL,
         "NUMLOOKUP_REDIS__PREFIX": prefix,
-        "NUMLOOKUP_UPSTREAMS": json.dumps([{"kind": "voxlink", "url": voxlink.url, "rate": RATE}]),
+        "NUMLOOKUP_UPSTREAMS": json.dumps(
+            [{"kind": "voxlink", "url": voxlink.url, "rate": RATE, "burst": burst}]
+        ),
         "NUMLOOKUP_UPSTREAM__DEADLINE": str(DEADLINE),
         "NUMLOOKUP_UPSTREAM__AMI_DEADLINE": str(DEADLINE),
     }
@@ -86,7 +88,7 @@ async def test_a_number_asked_on_three_processes_reaches_the_upstream_once(
     data_dir: Path, voxlink: FakeVoxlink, asterisk: FakeAsterisk, prefix: str
 ) -> None:
     async with (
-        three_processes(data_dir, voxlink, asterisk, prefix) as ports,
+        three_processes(data_dir, voxlink, asterisk, prefix, burst=5) as ports,  # two numbers, quickly
         aiohttp.ClientSession() as session,
     ):
 
