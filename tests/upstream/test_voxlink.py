@@ -65,12 +65,14 @@ async def test_a_ported_number_comes_back_with_old_operator_and_is_asked_once(
 async def test_the_upstream_decides_whether_a_number_is_ported(
     voxlink: FakeVoxlink, data_dir: Path, dataset: Dataset
 ) -> None:
-    async with upstream_engine(upstream_settings(data_dir, voxlink.url), dataset) as engine:
+    settings = upstream_settings(data_dir, voxlink.url, source={"rate": 100, "burst": 10})
+    async with upstream_engine(settings, dataset) as engine:
         # the local MNP data (never dated) says ported to МТС; the upstream says it is back at МегаФон
         back = await russian(engine, "79261234567")
         assert (back.operator.brand, back.old_operator, back.source) == ("МегаФон", None, "upstream")
         # the talk's example: the local data agrees with the upstream
         talk = await russian(engine, "79000000000")
+        assert talk.source == "upstream"
         assert v1(talk)["operator"] == "МТС"
         assert v1(talk)["old_operator"] == "Т2"
 
