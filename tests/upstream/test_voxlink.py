@@ -224,3 +224,25 @@ async def test_an_upstream_dying_mid_run_costs_no_answer(
         assert (await russian(engine, "79170000123")).source == "cache"
         assert engine.upstream is not None
         assert engine.upstream.sources[0].requests["unreachable"] >= 1, engine.upstream.sources[0].requests
+
+
+async def test_the_refresh_queue_never_holds_the_event_loop(
+    voxlink: FakeVoxlink, data_dir: Path, dataset: Dataset
+) -> None:
+    """A full queue while every breaker is open (the upstream hangs): the refresh must wait, not spin."""
+    settings = upstream_settings(data_dir, voxlink.url, queue=5000)
+    async with upstream_engine(settings, dataset) as engine:  # no Redis: the SQLite file answers at once
+        upstream = engine.upstream
+        assert upstream is not None
+        holder = dataset.operators[0]
+        for n in range(5000):
+            upstream._enqueue(f"7917005{n:04d}", holder)
+        upstream.sources[0].breaker.opened_at = time.monotonic()  # open
+        loop = asyncio.get_running_loop()
+        longest, last = 0.0, loop.time()
+        for _ in range(50):
+            await asyncio.sleep(0.01)
+            longest, last = max(longest, loop.time() - last), loop.time()
+        assert longest < 0.1
+        assert len(upstream.queued) == 5000  # kept for when the breaker closes
+    assert voxlink.total == 0

@@ -42,6 +42,7 @@ from worker.settings import UpstreamSettings
 log = logging.getLogger(__name__)
 
 POLL: Final = 0.02  # seconds between looks at the cache while another replica asks
+BREAKER_POLL: Final = 1.0  # seconds between looks at the breakers while every one is open
 SERVER_ERROR_HOLD: Final = 1.0  # seconds a source that answered 5xx (or 429 without Retry-After) rests
 
 
@@ -319,12 +320,17 @@ class Upstreams:
         while True:
             digits, holder = await self.queue.get()
             try:
+                while all(state.breaker.state == "open" for state in self.sources):  # noqa: ASYNC110 (time, not an event, reopens them)
+                    await asyncio.sleep(BREAKER_POLL)  # nothing to ask: keep the queue for later
                 if await self.store.get(digits) is None:  # another replica may have asked meanwhile
                     await self._fetch(digits, holder, patient=True)
             except Exception:  # a task boundary: one bad refresh must not end the others
                 log.exception("background refresh of %s failed", digits)
             finally:
                 self.queued.discard(digits)
+            # A full queue and a store that answers without suspending (SQLite) would otherwise keep the
+            # event loop from every caller until the queue is empty.
+            await asyncio.sleep(0)
 
     # -- what /health and /metrics show ----------------------------------------------------------------
 
