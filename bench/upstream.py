@@ -157,7 +157,7 @@ def part_two(data: Path, args: argparse.Namespace) -> None:
         ("upstream hanging (accepts, never answers)", "hang"),
     ]
     print(f"\nwrk -c{args.connections} -d{args.duration}s, a new random mobile number each, one API process")
-    for name, mode in scenarios:
+    for name, mode in [scenario for _ in range(args.rounds) for scenario in scenarios]:
         env = dict(base_env)
         fake = None
         if mode is not None:
@@ -209,11 +209,16 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=3000)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="part 2 scenarios run this many times, interleaved"
+    )
+    parser.add_argument("--skip-part-one", action="store_true")
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/numlookup-bench/upstream"))
     args = parser.parse_args()
     data = build_data(args.data_dir)
     print(f"cpu: {os.cpu_count()} cores, shared")
-    asyncio.run(part_one(data, args))
+    if not args.skip_part_one:
+        asyncio.run(part_one(data, args))
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install -y wrk): part 2 skipped")
         return
