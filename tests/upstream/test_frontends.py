@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.ami.fake_asterisk import FakeAsterisk
 from tests.ami.test_fastagi import asterisk_side
+from tests.metrics import UPSTREAM_SERIES, series
 from tests.upstream.conftest import upstream_engine, upstream_settings
 from tests.upstream.fake_voxlink import FakeVoxlink
 from worker.api.app import create_app
@@ -50,6 +51,9 @@ async def test_the_source_header_and_health_and_metrics(
             }
         ]  # fmt: skip
         text = await (await client.get("/metrics")).text()
+    assert {name: kind for name, kind in series(text).items() if name.startswith("numlookup_upstream")} == (
+        UPSTREAM_SERIES
+    )  # the names, types and labels dashboards rely on
     samples = {
         (sample.name, tuple(sorted((k, v) for k, v in sample.labels.items() if k != "pid"))): sample.value
         for family in text_string_to_metric_families(text)
