@@ -246,3 +246,19 @@ async def test_the_refresh_queue_never_holds_the_event_loop(
         assert longest < 0.1
         assert len(upstream.queued) == 5000  # kept for when the breaker closes
     assert voxlink.total == 0
+
+
+async def test_a_throttled_number_is_refreshed_not_remembered_as_failed(
+    voxlink: FakeVoxlink, data_dir: Path, dataset: Dataset
+) -> None:
+    voxlink.limit = 0  # every request answered 429 (Retry-After: 1)
+    settings = upstream_settings(data_dir, voxlink.url, source={"breaker_failures": 100})
+    async with upstream_engine(settings, dataset) as engine:
+        assert engine.upstream is not None
+        assert (await russian(engine, "79170000123")).source == "registry"
+        assert engine.upstream.queued == {"79170000123"}
+        voxlink.limit = 10
+        await until(lambda: not engine.upstream.queued, within=5)
+        assert (await russian(engine, "79170000123")).source == "cache"
+    assert voxlink.answered[429] == 1
+    assert voxlink.answered[200] == 1

@@ -234,8 +234,12 @@ class Upstreams:
                     continue
                 try:
                     verdict = await self._request(state, digits)
-                except UpstreamError:
-                    failed = True
+                except UpstreamError as error:
+                    if error.status == 429:  # not this number's failure: ask again once the source allows
+                        hold = error.retry_after or SERVER_ERROR_HOLD
+                        wait = hold if wait is None else min(wait, hold)
+                    else:
+                        failed = True
                     continue
                 entry = Entry(verdict, state.name, time.time())
                 await self._remember(digits, entry, holder)
