@@ -201,3 +201,19 @@ def test_the_mnp_date_is_set_by_mnp_imports_and_kept_by_registry_imports(tmp_pat
     again = import_registry(store, [REAL_DEF, FIXTURES], brands=BRANDS, keep=3)
     assert again.mnp_updated == imported
     assert store.open().meta.mnp_updated == imported
+
+
+def test_upstreams_from_a_toml_file(tmp_path: Path) -> None:
+    config = tmp_path / "numlookup.toml"
+    config.write_text(
+        '[[upstreams]]\nkind = "voxlink"\nurl = "https://num.voxlink.ru"\n\n'
+        '[[upstreams]]\nkind = "http"\nname = "smsc"\nurl = "https://api.example/mnp?phone={number}"\n'
+        'headers = { Authorization = "Bearer {secret}" }\nsecret = "s3cr3t-token"\noperator = "result.operator"\n\n'
+        "[upstream]\ndeadline = 0.2\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(config)
+    assert [(s.name, s.kind) for s in settings.upstreams] == [("voxlink", "voxlink"), ("smsc", "http")]
+    assert settings.upstreams[1].secret.get_secret_value() == "s3cr3t-token"
+    assert "s3cr3t-token" not in repr(settings)  # a secret setting stays out of logs
+    assert settings.upstream.deadline == 0.2
