@@ -208,7 +208,8 @@ def test_upstreams_from_a_toml_file(tmp_path: Path) -> None:
     config.write_text(
         '[[upstreams]]\nkind = "voxlink"\nurl = "https://num.voxlink.ru"\n\n'
         '[[upstreams]]\nkind = "http"\nname = "smsc"\nurl = "https://api.example/mnp?phone={number}"\n'
-        'headers = { Authorization = "Bearer {secret}" }\nsecret = "s3cr3t-token"\noperator = "result.operator"\n\n'
+        'headers = { Authorization = "Bearer {secret}" }\nsecret = "s3cr3t-token"\n'
+        'operator = "result.operator"\n\n'
         "[upstream]\ndeadline = 0.2\n",
         encoding="utf-8",
     )
