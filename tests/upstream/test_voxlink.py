@@ -8,6 +8,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -262,3 +263,17 @@ async def test_a_throttled_number_is_refreshed_not_remembered_as_failed(
         assert (await russian(engine, "79170000123")).source == "cache"
     assert voxlink.answered[429] == 1
     assert voxlink.answered[200] == 1
+
+
+async def test_an_unexpected_failure_inside_the_upstream_side_is_the_local_answer(
+    voxlink: FakeVoxlink, data_dir: Path, dataset: Dataset, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    async with upstream_engine(upstream_settings(data_dir, voxlink.url), dataset) as engine:
+        assert engine.upstream is not None
+        monkeypatch.setattr(engine.upstream, "_remember", broken)
+        answer = await russian(engine, "79170000123")
+    assert (answer.operator.brand, answer.source) == ("МТС", "registry")
+    assert "upstream lookup of 79170000123 failed" in caplog.text

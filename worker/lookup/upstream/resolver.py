@@ -132,6 +132,8 @@ class Upstreams:
         except TimeoutError:
             self.cache.late += 1
             return answer
+        except Exception:  # logged where the task ends (_finished); the caller gets the local answer
+            return answer
         if entry is None:
             return answer
         return self.apply(answer, entry, via, dataset)
