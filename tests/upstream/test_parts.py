@@ -24,7 +24,7 @@ from worker.data.synthetic.mnp import gen_mnp, mobile_ranges
 from worker.errors import ConfigError
 from worker.lookup.upstream.breaker import Breaker
 from worker.lookup.upstream.budget import Budget
-from worker.lookup.upstream.sources import Verdict
+from worker.lookup.upstream.sources import Verdict, dig
 from worker.lookup.upstream.store import Entry, RedisStore, SqliteStore
 from worker.settings import Settings, load_settings
 
@@ -218,3 +218,14 @@ def test_upstreams_from_a_toml_file(tmp_path: Path) -> None:
     assert settings.upstreams[1].secret.get_secret_value() == "s3cr3t-token"
     assert "s3cr3t-token" not in repr(settings)  # a secret setting stays out of logs
     assert settings.upstream.deadline == 0.2
+
+
+def test_what_an_upstream_says_is_one_short_line() -> None:
+    document = {"a": {"b": ["x", " МТС\r\nAction: Originate\r\n" + "z" * 500]}, "n": 7707049388, "t": True}
+    assert dig(document, "a.b.1") == ("МТСAction: Originate" + "z" * 500)[:200]
+    assert (dig(document, "n"), dig(document, "t"), dig(document, "a.b.9"), dig(document, "a.x.y")) == (
+        "7707049388",
+        "",
+        "",
+        "",
+    )

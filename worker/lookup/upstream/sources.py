@@ -16,10 +16,12 @@ from typing import Final
 
 import aiohttp
 
+from worker.answer.dialplan import one_line
 from worker.errors import UpstreamError, UpstreamSent
 from worker.settings import UpstreamSource
 
 MAX_BODY: Final = 64 * 1024  # an answer about one number is a few hundred bytes
+MAX_NAME: Final = 200  # characters of an operator's name we keep: what an upstream says is untrusted
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +53,7 @@ def dig(document: object, path: str) -> str:
         else:
             return ""
     if isinstance(node, str):
-        return node.strip()
+        return one_line(node).strip()[:MAX_NAME]  # one line: it may end up in an AMI action
     if isinstance(node, int | float) and not isinstance(node, bool):
         return str(node)
     return ""
