@@ -24,7 +24,7 @@ from worker.data.synthetic.mnp import gen_mnp, mobile_ranges
 from worker.errors import ConfigError
 from worker.lookup.upstream.breaker import Breaker
 from worker.lookup.upstream.budget import Budget
-from worker.lookup.upstream.sources import Verdict, dig
+from worker.lookup.upstream.sources import Source, Verdict, dig
 from worker.lookup.upstream.store import Entry, RedisStore, SqliteStore
 from worker.settings import Settings, load_settings
 
@@ -121,8 +121,8 @@ async def test_replicas_share_one_budget_and_one_hold(real_redis: Any) -> None:
     assert 0 < refused.wait <= 0.2 + 0.05  # the next token in 1/5 s
     await asyncio.sleep(refused.wait + 0.05)
     assert (await replicas[1].take()).allowed
-    await replicas[0].hold(0.5)  # a 429 seen by one replica holds them all
-    await asyncio.sleep(0.45)  # tokens pile up meanwhile, and still
+    await replicas[0].hold(5)  # a 429 seen by one replica holds them all
+    await asyncio.sleep(0.45)  # tokens pile up meanwhile (two at 5/s), and still
     held = await replicas[2].take()
     assert (held.allowed, held.wait > 0) == (False, True)
 
@@ -229,3 +229,14 @@ def test_what_an_upstream_says_is_one_short_line() -> None:
         "",
         "",
     )
+
+
+def test_an_http_api_that_always_names_a_previous_operator() -> None:
+    settings = Settings(
+        upstreams=[{"kind": "http", "url": "http://x/{number}", "operator": "now", "old_operator": "before"}]
+    )
+    source = Source(settings.upstreams[0])
+    assert source.parse({"now": "МТС", "before": "мтс"}) == Verdict("МТС", "", False, "мтс", "")
+    assert source.parse({"now": "МТС", "before": "Т2"}) == Verdict("МТС", "", True, "Т2", "")
+    assert source.parse({"now": "МТС"}) == Verdict("МТС", "", False, "", "")
+    assert source.parse({"operator": "МТС"}) is None  # no operator where the template says: a bad answer

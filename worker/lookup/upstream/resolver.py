@@ -221,8 +221,9 @@ class Upstreams:
         while True:
             failed, wait = False, None
             for state in self.sources:
-                if state.breaker.state == "open":
-                    continue
+                breaker = state.breaker
+                if breaker.state == "open" or (breaker.state == "half-open" and breaker.trial):
+                    continue  # (a trial is out: no token spent on a request the breaker would refuse)
                 resting = state.quiet_until - time.monotonic()
                 if resting > 0:  # the budget said when its next token comes: no need to ask Redis before
                     wait = resting if wait is None else min(wait, resting)

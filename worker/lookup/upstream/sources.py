@@ -113,7 +113,8 @@ class Source:
         old = dig(document, settings.old_operator) if settings.old_operator else ""
         old_inn = dig(document, settings.old_operator_inn) if settings.old_operator_inn else ""
         says = settings.old_operator is not None or settings.old_operator_inn is not None
-        ported = bool(old or old_inn) if says else None
+        same = (old_inn and old_inn == inn) or (old and old.casefold() == operator.casefold())
+        ported = bool(old or old_inn) and not same if says else None
         return Verdict(operator, inn, ported, old, old_inn)
 
 
