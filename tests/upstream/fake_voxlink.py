@@ -21,6 +21,7 @@ class FakeVoxlink:
     ported: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     holder: str = "Т2"
     limit: int = LIMIT
+    retry_after: str = "1"  # seconds, in a 429's Retry-After
     mode: str = "ok"  # ok | slow | hang | malformed | error
     delay: float = 0.0  # seconds before answering in "slow" mode
     requests: Counter[str] = field(default_factory=Counter)  # number → requests that reached us
@@ -51,7 +52,7 @@ class FakeVoxlink:
         while self.window and now - self.window[0] >= 1.0:
             self.window.popleft()
         if len(self.window) >= self.limit:
-            return self._reply(429, {"info": "Too many requests"}, {"Retry-After": "1"})
+            return self._reply(429, {"info": "Too many requests"}, {"Retry-After": self.retry_after})
         self.window.append(now)
         if self.mode == "hang":
             await asyncio.sleep(3600)
