@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from worker.api.app import create_app
 from worker.asterisk.fastagi import FastAgiServer
 from worker.asterisk.stats import HandlerStats
 from worker.asterisk.worker import start_worker
+from worker.cli.learned import forget_superseded
 from worker.cli.main import main
 from worker.data.dataset.format import Dataset
 from worker.lookup.engine import LookupEngine
@@ -158,7 +161,16 @@ async def test_learned_ports_are_listed_exported_and_cleared(
         ("79000000000", "МТС", "Т2", "voxlink"),
         ("79170000123", "МегаФон", "МТС", "voxlink"),
     ]
+    # an official MNP import supersedes them all (import-mnp and mnp-sync call this once they are done)
+    later = dataclasses.replace(dataset.meta, mnp_updated=datetime.now(UTC))
+    await asyncio.to_thread(forget_superseded, settings, later)
+    assert "supersedes 2 learned ported numbers" in capsys.readouterr().err
+    assert await asyncio.to_thread(main, cli) == 0
+    assert capsys.readouterr().out == ""
+    voxlink.ported["79170000555"] = ("МегаФон", "МТС")
+    async with upstream_engine(settings, dataset) as engine:  # learn another, then forget it
+        await engine.lookup("79170000555")
     assert await asyncio.to_thread(main, [*cli, "--clear"]) == 0
-    assert "forgot 2 learned" in capsys.readouterr().err
+    assert "forgot 1 learned" in capsys.readouterr().err
     assert await asyncio.to_thread(main, cli) == 0
     assert capsys.readouterr().out == ""

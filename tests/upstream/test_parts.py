@@ -175,6 +175,10 @@ async def test_stores_keep_answers_learned_ports_and_claims(kind: str, redis: Re
     await store.release("79170000123")
     assert await store.claim("79170000123", 5)
     await store.learn("79000000001", ported)
+    newer = Entry(ported.verdict, "voxlink", time.time() + 10)
+    await store.learn("79000000002", newer)
+    assert await store.forget_learned_before(time.time() + 5) == 1  # an MNP import between the two
+    assert [digits async for digits, _ in store.learned()] == ["79000000002"]
     assert await store.clear_learned() == 1
     if kind == "sqlite":
         store.close()

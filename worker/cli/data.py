@@ -179,6 +179,7 @@ def cmd_import_mnp(settings: Settings, args: argparse.Namespace) -> int:
     )
     progress.finish(f"imported MNP data: {meta.ported:,} ported numbers")
     publish(settings, store, meta.version, done_locally=f"imported locally as {meta.version}")
+    learned.forget_superseded(settings, meta)
     print(f"dataset {meta.version}: {meta.ranges:,} ranges, {meta.ported:,} ported numbers")
     return 0
 
@@ -313,6 +314,9 @@ def cmd_mnp_sync(settings: Settings, args: argparse.Namespace) -> int:
     report = mnpsync.sync(store, args.directory, run)
     if report.applied and report.version is not None:
         publish(settings, store, report.version, done_locally=f"{report.version} is current locally")
+        dataset = store.open()
+        learned.forget_superseded(settings, dataset.meta)
+        dataset.close()
     print(report.summary())
     return 0
 

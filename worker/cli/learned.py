@@ -17,9 +17,10 @@ from typing import Any, Final, TextIO
 
 from redis.exceptions import RedisError
 
+from worker.data.dataset.format import Meta
 from worker.data.dataset.store import LocalStore
 from worker.errors import DataError, NumlookupError
-from worker.lookup.upstream.store import Entry, SqliteStore
+from worker.lookup.upstream.store import SQLITE_FILE, Entry, SqliteStore
 from worker.service.resources import open_redis, upstream_store
 from worker.settings import Settings
 
@@ -64,6 +65,32 @@ async def _learned(settings: Settings, args: argparse.Namespace) -> int:
             _csv(rows, out)
         print(f"exported {len(rows):,} learned ported numbers to {args.export}", file=sys.stderr)
     return 0
+
+
+def forget_superseded(settings: Settings, meta: Meta) -> None:
+    """After an MNP import: drop the learned ports it supersedes (lookups ignore them already). A failure
+    here is a warning: the import itself is done."""
+    if meta.mnp_updated is None:
+        return
+    if not settings.redis.url and not (settings.data_dir / SQLITE_FILE).exists():
+        return  # no upstream cache here
+
+    async def forget(before: float) -> int:
+        async with open_redis(settings) as redis:
+            store = upstream_store(settings, redis)
+            try:
+                return await store.forget_learned_before(before)
+            finally:
+                if isinstance(store, SqliteStore):
+                    store.close()
+
+    try:
+        count = asyncio.run(forget(meta.mnp_updated.timestamp()))
+    except (RedisError, OSError) as error:
+        print(f"numlookup: learned ports not pruned: {error}", file=sys.stderr)
+        return
+    if count:
+        print(f"the MNP data supersedes {count:,} learned ported numbers: forgotten", file=sys.stderr)
 
 
 def _mnp_updated(settings: Settings) -> float | None:

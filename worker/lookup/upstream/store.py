@@ -91,6 +91,10 @@ class UpstreamStore(Protocol):
 
     async def clear_learned(self) -> int: ...
 
+    async def forget_learned_before(self, at: float) -> int:
+        """Drop learned ports older than ``at`` (an official MNP import supersedes them); how many."""
+        ...
+
 
 class RedisStore:
     """``{prefix}:upstream:answer:<digits>`` strings with a TTL; learned ports in one hash."""
@@ -158,6 +162,12 @@ class RedisStore:
         count = int(await self.redis.hlen(self.learned_key))
         await self.redis.delete(self.learned_key)
         return count
+
+    async def forget_learned_before(self, at: float) -> int:
+        old = [digits async for digits, entry in self.learned() if entry.at < at]
+        if old:
+            await self.redis.hdel(self.learned_key, *old)
+        return len(old)
 
     async def _call(self, pending: Awaitable[object]) -> None:
         try:
@@ -253,3 +263,8 @@ class SqliteStore:
         count = len(self._run("SELECT number, body FROM learned"))
         self._run("DELETE FROM learned")
         return count
+
+    async def forget_learned_before(self, at: float) -> int:
+        before = self.db.total_changes
+        self._run("DELETE FROM learned WHERE until < ?", at + self.learned_ttl)  # until = learned + TTL
+        return self.db.total_changes - before
