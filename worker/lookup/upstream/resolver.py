@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import PurePath
 from typing import Final
@@ -35,8 +34,9 @@ from worker.data.dataset.format import Dataset
 from worker.errors import UpstreamError, UpstreamSent
 from worker.lookup.upstream import stats
 from worker.lookup.upstream.sources import Verdict
-from worker.lookup.upstream.stats import CacheStats, SourceState
-from worker.lookup.upstream.store import Entry, UpstreamStore
+from worker.lookup.upstream.stats import CacheStats, SourceState, outcome_of
+from worker.lookup.upstream.store import Entry, EntryLRU, UpstreamStore
+from worker.lookup.upstream.verdicts import OperatorIndex, apply, is_ported
 from worker.settings import UpstreamSettings
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,8 @@ class Upstreams:
         self.store = store
         self.session = session
         self.cache = CacheStats()
-        self.memory: OrderedDict[str, tuple[float, Entry]] = OrderedDict()
+        self.memory = EntryLRU(settings)
+        self.operators = OperatorIndex()
         self.inflight: dict[str, asyncio.Task[tuple[Entry | None, str]]] = {}
         self.queue: asyncio.Queue[tuple[str, Operator]] = asyncio.Queue(settings.queue)
         self.queued: set[str] = set()
@@ -67,7 +68,6 @@ class Upstreams:
         self.claim_seconds = max(
             (s.source.settings.timeout * (1 + s.source.settings.retries) for s in self.sources), default=1.0
         )
-        self._index: tuple[Dataset | None, dict[str, Operator]] = (None, {})
 
     # -- what the engine calls ---------------------------------------------------------------------------
 
@@ -95,7 +95,7 @@ class Upstreams:
     async def remembered(self, answer: RussianAnswer, dataset: Dataset | None) -> RussianAnswer | None:
         """The answer as a remembered upstream outcome makes it; ``None``: nothing usable remembered."""
         digits = "7" + answer.national
-        entry = self._from_memory(digits)
+        entry = self.memory.get(digits)
         if entry is not None:
             self.cache.memory += 1
         else:
@@ -103,10 +103,10 @@ class Upstreams:
             if entry is None or self._superseded(entry, dataset):
                 return None
             self.cache.shared += 1
-            self._to_memory(digits, entry)
+            self.memory.put(digits, entry)
         if self._superseded(entry, dataset):
             return None
-        return self.apply(answer, entry, CACHE, dataset)
+        return apply(answer, entry, CACHE, self.operators.of(dataset))
 
     async def ask(
         self, answer: RussianAnswer, dataset: Dataset | None, deadline: float | None = None
@@ -136,60 +136,12 @@ class Upstreams:
             return answer
         if entry is None:
             return answer
-        return self.apply(answer, entry, via, dataset)
-
-    # -- turning a verdict into an answer ----------------------------------------------------------------
-
-    def apply(self, answer: RussianAnswer, entry: Entry, via: str, dataset: Dataset | None) -> RussianAnswer:
-        verdict = entry.verdict
-        if verdict is None:  # a failure or a number the source does not know: local data answers
-            return answer
-        allocation = answer.allocation
-        holder = allocation.operator
-        recipient = self.operator(verdict, dataset) if is_ported(verdict, holder) else None
-        if recipient is not None and same_operator(recipient, holder):
-            recipient = None
-        return RussianAnswer(answer.national, allocation, recipient, via)
-
-    def operator(self, verdict: Verdict, dataset: Dataset | None) -> Operator:
-        """Our own operator record for the source's name or ИНН (so brands read as ours), else a new one."""
-        known, index = self._index
-        if known is not dataset or not index:
-            index = {}
-            for operator in dataset.operators if dataset is not None else []:
-                for key in (operator.name.casefold(), operator.brand.casefold(), operator.inn):
-                    if key:
-                        index.setdefault(key, operator)
-            self._index = (dataset, index)
-        for key in (verdict.inn, verdict.operator.casefold()):
-            if key and key in index:
-                return index[key]
-        name = verdict.operator or verdict.inn
-        return Operator(verdict.inn, name, name)
+        return apply(answer, entry, via, self.operators.of(dataset))
 
     def _superseded(self, entry: Entry, dataset: Dataset | None) -> bool:
         """An official MNP import newer than what the upstream said wins over it."""
         updated = dataset.meta.mnp_updated if dataset is not None else None
         return updated is not None and entry.at < updated.timestamp()
-
-    # -- the in-process LRU --------------------------------------------------------------------------------
-
-    def _from_memory(self, digits: str) -> Entry | None:
-        item = self.memory.get(digits)
-        if item is None:
-            return None
-        if item[0] < time.monotonic():
-            del self.memory[digits]
-            return None
-        self.memory.move_to_end(digits)
-        return item[1]
-
-    def _to_memory(self, digits: str, entry: Entry) -> None:
-        ttl = self.settings.failure_ttl if entry.failed else self.settings.answer_ttl
-        self.memory[digits] = (time.monotonic() + ttl, entry)
-        self.memory.move_to_end(digits)
-        while len(self.memory) > self.settings.memory_items:
-            self.memory.popitem(last=False)
 
     # -- asking ------------------------------------------------------------------------------------------
 
@@ -250,7 +202,7 @@ class Upstreams:
             if failed:
                 entry = Entry(None, "", time.time(), failed=True)
                 await self.store.put(digits, entry, self.settings.failure_ttl)
-                self._to_memory(digits, entry)
+                self.memory.put(digits, entry)
                 return entry, UPSTREAM
             if wait is None:  # every breaker open, or every source resting: nothing to do now
                 return None, UPSTREAM
@@ -290,7 +242,7 @@ class Upstreams:
             await state.budget.hold(error.retry_after or SERVER_ERROR_HOLD)  # slow down, every replica
 
     async def _remember(self, digits: str, entry: Entry, holder: Operator) -> None:
-        self._to_memory(digits, entry)
+        self.memory.put(digits, entry)
         await self.store.put(digits, entry, self.settings.answer_ttl)
         if entry.verdict is not None:
             if is_ported(entry.verdict, holder):
@@ -305,7 +257,7 @@ class Upstreams:
             await asyncio.sleep(POLL)
             entry = await self.store.get(digits)
             if entry is not None:
-                self._to_memory(digits, entry)
+                self.memory.put(digits, entry)
                 return entry
         return None
 
@@ -346,31 +298,6 @@ class Upstreams:
 
     def collect(self) -> Iterator[Metric]:
         yield from stats.collect(self.sources, self.cache, self.queue.qsize())
-
-
-def is_ported(verdict: Verdict, holder: Operator) -> bool:
-    if verdict.ported is not None:
-        return verdict.ported
-    if verdict.inn and holder.inn:
-        return verdict.inn != holder.inn
-    return verdict.operator.casefold() not in (holder.brand.casefold(), holder.name.casefold())
-
-
-def same_operator(one: Operator, other: Operator) -> bool:
-    if one.inn and other.inn:
-        return one.inn == other.inn
-    return one.brand.casefold() == other.brand.casefold()
-
-
-def outcome_of(error: UpstreamError) -> str:
-    status = error.status
-    if status == 429:
-        return "throttled"
-    if status is not None and status >= 500:
-        return "server_error"
-    if status == 200:
-        return "bad_answer"
-    return "timeout" if "no answer" in error.reason else "error"
 
 
 @contextlib.asynccontextmanager

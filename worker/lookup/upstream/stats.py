@@ -14,6 +14,7 @@ from typing import Final
 
 from prometheus_client.core import Metric
 
+from worker.errors import UpstreamError
 from worker.lookup.upstream.breaker import STATE_VALUES, Breaker
 from worker.lookup.upstream.budget import Budget
 from worker.lookup.upstream.sources import Source
@@ -67,6 +68,18 @@ class CacheStats:
     late: int = 0  # answered locally: the deadline passed first
     refreshes_queued: int = 0
     refreshes_dropped: int = 0  # the queue was full
+
+
+def outcome_of(error: UpstreamError) -> str:
+    """The ``outcome`` label of a failed request."""
+    status = error.status
+    if status == 429:
+        return "throttled"
+    if status is not None and status >= 500:
+        return "server_error"
+    if status == 200:
+        return "bad_answer"
+    return "timeout" if "no answer" in error.reason else "error"
 
 
 def collect(states: Sequence[SourceState], cache: CacheStats, queue_length: int) -> Iterator[Metric]:

@@ -18,6 +18,7 @@ import json
 import logging
 import sqlite3
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from worker.lookup.upstream.sources import Verdict
+from worker.settings import UpstreamSettings
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,34 @@ class Entry:
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
+
+
+class EntryLRU:
+    """The in-process LRU in front of a store: answers for ``answer_ttl``, failures for ``failure_ttl``."""
+
+    def __init__(self, settings: UpstreamSettings) -> None:
+        self.settings = settings
+        self.items: OrderedDict[str, tuple[float, Entry]] = OrderedDict()
+
+    def get(self, digits: str) -> Entry | None:
+        item = self.items.get(digits)
+        if item is None:
+            return None
+        if item[0] < time.monotonic():
+            del self.items[digits]
+            return None
+        self.items.move_to_end(digits)
+        return item[1]
+
+    def put(self, digits: str, entry: Entry) -> None:
+        ttl = self.settings.failure_ttl if entry.failed else self.settings.answer_ttl
+        self.items[digits] = (time.monotonic() + ttl, entry)
+        self.items.move_to_end(digits)
+        while len(self.items) > self.settings.memory_items:
+            self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        self.items.clear()
 
 
 class UpstreamStore(Protocol):
