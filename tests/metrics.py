@@ -42,6 +42,21 @@ AMI_SERIES: Series = {
     "numlookup_ami_dropped_actions_total": ("counter", labels("server")),
 }
 
+# with upstream MNP sources configured (docs/upstreams.md), on the API's /metrics besides API_SERIES
+UPSTREAM_SERIES: Series = {
+    "numlookup_upstream_requests_total": ("counter", labels("pid", "source", "outcome")),
+    "numlookup_upstream_errors_total": ("counter", labels("pid", "source")),
+    "numlookup_upstream_request_duration_seconds": ("histogram", labels("pid", "source")),
+    "numlookup_upstream_budget_left": ("gauge", labels("pid", "source")),
+    "numlookup_upstream_budget_spent_total": ("counter", labels("pid", "source")),
+    "numlookup_upstream_breaker_state": ("gauge", labels("pid", "source")),
+    "numlookup_upstream_cache_lookups_total": ("counter", labels("pid", "result")),
+    "numlookup_upstream_coalesced_total": ("counter", labels("pid")),
+    "numlookup_upstream_late_total": ("counter", labels("pid")),
+    "numlookup_upstream_refresh_queue": ("gauge", labels("pid")),
+    "numlookup_upstream_refresh_dropped_total": ("counter", labels("pid")),
+}
+
 
 def series(text: str) -> Series:
     """Every series that has a sample in ``text``: its sample name (a histogram's family name), type, labels.

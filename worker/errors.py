@@ -15,9 +15,13 @@
     │   └── PortalRetryable     a failure worth retrying: a 5xx or 429, a truncated transfer
     ├── AmiError                Asterisk answered ``Response: Error`` (carries the response headers)
     ├── AmiLoginFailed          Asterisk refused the Login, or did not answer it (carries ``server``)
-    └── AmiUnavailable          no live AMI session for an action: disconnected, or the action is stale
-                                (it was meant for a session that has since been replaced; carries ``server``)
+    ├── AmiUnavailable          no live AMI session for an action: disconnected, or the action is stale
+    │                           (it was meant for a session that has since been replaced; carries ``server``)
+    └── UpstreamError           an upstream MNP source failed a request (carries ``source``, ``status``)
+        └── UpstreamSent        ... after the request may have reached it (a timeout, a 5xx, a 429, bad
+                                JSON), so it is not repeated at once: only a connection failure is retried
 
+An ``UpstreamError`` never reaches a front end: the lookup answers from local data instead.
 Front ends translate these at their boundary: the HTTP API into the documented 404 bodies, the AMI worker
 and FastAGI into ``NUM_STATUS=INVALID``/``ERROR``, the CLI into a one-line message and exit status.
 """
@@ -110,3 +114,18 @@ class AmiUnavailable(NumlookupError):
         super().__init__(f"AMI {server}: {reason}")
         self.server = server
         self.reason = reason
+
+
+class UpstreamError(NumlookupError):
+    def __init__(
+        self, source: str, reason: str, *, status: int | None = None, retry_after: float = 0.0
+    ) -> None:
+        super().__init__(f"upstream {source}: {reason}")
+        self.source = source
+        self.reason = reason
+        self.status = status  # the HTTP status, when there was an answer
+        self.retry_after = retry_after  # seconds the source asked us to wait (429 Retry-After), else 0
+
+
+class UpstreamSent(UpstreamError):
+    pass

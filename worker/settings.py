@@ -11,9 +11,9 @@ import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -133,6 +133,65 @@ class FastAgiSettings(Section):
     timeout: float = Field(5.0, gt=0)  # seconds one AGI session may take, headers to last reply
 
 
+UpstreamKind = Literal["voxlink", "numlookup", "http"]
+NumberForm = Literal["international", "plus", "trunk", "national"]  # 79..., +79..., 89..., 9...
+DEFAULT_RATES: dict[str, float] = {"voxlink": 8.0, "numlookup": 50.0, "http": 5.0}  # voxlink allows 10/s
+
+
+class UpstreamSource(Section):
+    """One upstream MNP source (docs/upstreams.md). Every number asked is sent to it: a third party."""
+
+    kind: UpstreamKind
+    # voxlink / numlookup: the base URL (``https://num.voxlink.ru``); http: the whole URL with ``{number}``
+    url: str
+    name: str | None = None  # how metrics, /health and the cache name it (default: kind, then kind-2, ...)
+    rate: float | None = Field(None, gt=0)  # requests/s shared by every replica (default per kind, above)
+    burst: int = Field(1, ge=1)  # requests that may go at once after a quiet spell
+    timeout: float = Field(2.0, gt=0)  # seconds for one request
+    retries: int = Field(1, ge=0)  # extra attempts after a connection failure (the request never left)
+    breaker_failures: int = Field(5, ge=1)  # failures in a row that open the circuit breaker
+    breaker_reset: float = Field(30.0, gt=0)  # seconds the breaker stays open before one trial request
+    # kind "http" only: how the number goes into {number}, headers (``{secret}`` is replaced by ``secret``),
+    # and where the answer's fields are in its JSON (dotted paths: "data.operator.name", "result.0.inn").
+    number_form: NumberForm = "international"
+    headers: dict[str, str] = Field(default_factory=dict)
+    secret: SecretStr = SecretStr("")
+    operator: str | None = None  # current operator's name
+    operator_inn: str | None = None  # ... or its ИНН
+    old_operator: str | None = None  # previous operator's name: present = ported
+    old_operator_inn: str | None = None
+
+    @property
+    def budget(self) -> float:
+        return self.rate if self.rate is not None else DEFAULT_RATES[self.kind]
+
+    @model_validator(mode="after")
+    def _template(self) -> UpstreamSource:
+        if self.kind == "http":
+            if "{number}" not in self.url:
+                raise ValueError("an http upstream's url needs {number} where the number goes")
+            if self.operator is None and self.operator_inn is None:
+                raise ValueError("an http upstream needs operator or operator_inn (a JSON path)")
+        return self
+
+
+class UpstreamSettings(Section):
+    """How upstream sources are used (the list itself is ``Settings.upstreams``)."""
+
+    deadline: float = Field(
+        0.3, gt=0
+    )  # seconds HTTP and FastAGI wait for an upstream before answering locally
+    ami_deadline: float = Field(1.0, gt=0)  # seconds the AMI worker holds NUM_STATUS back for an upstream
+    answer_ttl: int = Field(7 * 86_400, ge=1)  # seconds an upstream answer is reused
+    failure_ttl: int = Field(60, ge=1)  # seconds a failed lookup is not retried
+    learned_ttl: int = Field(180 * 86_400, ge=1)  # seconds a number found ported is remembered
+    memory_items: int = Field(100_000, ge=1)  # the in-process LRU in front of Redis / the local cache
+    queue: int = Field(10_000, ge=1)  # numbers waiting for a background refresh when the budget is spent
+    # Local MNP data younger than this answers for itself: a number it lists as ported is not asked, nor
+    # (after a full Port_All snapshot) a number it does not list.
+    mnp_max_age: float = Field(2 * 86_400, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NUMLOOKUP_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
@@ -145,6 +204,22 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     ami: AmiSettings = AmiSettings()
     fastagi: FastAgiSettings = FastAgiSettings()
+    upstreams: list[UpstreamSource] = Field(default_factory=list)  # off unless listed: numbers leave the host
+    upstream: UpstreamSettings = UpstreamSettings()
+
+    @model_validator(mode="after")
+    def _name_upstreams(self) -> Settings:
+        seen: set[str] = set()
+        for source in self.upstreams:
+            if source.name is None:
+                base, count = source.kind, 1
+                while (candidate := base if count == 1 else f"{base}-{count}") in seen:
+                    count += 1
+                source.name = candidate
+            if source.name in seen:
+                raise ValueError(f"two upstreams are named {source.name!r}")
+            seen.add(source.name)
+        return self
 
     @classmethod
     def settings_customise_sources(

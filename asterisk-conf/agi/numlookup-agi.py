@@ -5,7 +5,7 @@
     same => n,AGI(numlookup-agi.py,${FILTER(0-9+,${CALLERID(num)})}[,VERSION[,VARIABLE]])
 
 Sets the same variables as the numlookup worker (AMI and FastAGI): NUM_OPERATOR, NUM_OLD_OPERATOR,
-NUM_REGION, NUM_COUNTRY, NUM_DESTINATION, NUM_TYPE, the whole answer as JSON in VARIABLE (default ``var``;
+NUM_REGION, NUM_COUNTRY, NUM_DESTINATION, NUM_TYPE, NUM_SOURCE, the whole answer as JSON in VARIABLE (default ``var``;
 v1 for Russian numbers unless VERSION is 2), and last NUM_STATUS = OK | NOT_FOUND | INVALID | ERROR.
 Python 3 standard library only; copy it to /var/lib/asterisk/agi-bin/ and make it executable.
 """
@@ -27,6 +27,7 @@ VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 UNSAFE = dict.fromkeys([*range(0x20), 0x7F, 0x85, 0x2028, 0x2029])
 
 
+SOURCE = "X-Numlookup-Source"  # where the answer came from: registry, mnp, upstream, cache
 FORMAT_ERROR = "Неверный формат номера"  # the API's 404 info for what is not a phone number
 NOT_IN_REGISTRY = "Номер не найден в реестре"  # ... and for a Russian number in no registry range
 
@@ -42,32 +43,32 @@ def read_agi_env(stream: TextIO) -> dict[str, str]:
     return env
 
 
-def fetch(base: str, path: str, number: str) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, JSON body); a 404 is an answer too (its ``info`` says why), and so is v1's 503 (no
-    registry data loaded: an ERROR for a v1 request, while v2 still answers)."""
+def fetch(base: str, path: str, number: str) -> tuple[int, dict[str, Any], str]:
+    """(HTTP status, JSON body, X-Numlookup-Source); a 404 is an answer too (its ``info`` says why), and so
+    is v1's 503 (no registry data loaded: an ERROR for a v1 request, while v2 still answers)."""
     url = f"{base.rstrip('/')}{path}?{urllib.parse.urlencode({'num': number})}"
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
-            status, text = response.status, response.read()
+            status, text, source = response.status, response.read(), response.headers.get(SOURCE, "")
     except urllib.error.HTTPError as error:
         if error.code not in (404, 503):
             raise
-        status, text = error.code, error.read()
+        status, text, source = error.code, error.read(), ""
     body = json.loads(text.decode("utf-8"))
     if not isinstance(body, dict):
         raise ValueError(f"unexpected answer from {url}")
-    return status, body
+    return status, body, source
 
 
 def lookup(base: str, number: str, version: int, var: str) -> list[tuple[str, str]]:
     """The variables for ``number``, NUM_STATUS last, as worker/answer.py's ``variables()`` renders them."""
     invalid = [(var, ""), ("NUM_STATUS", "INVALID")]
-    v1_status, v1 = fetch(base, "/get/", number)  # 200 only for numbers in the Russian registry
+    v1_status, v1, v1_source = fetch(base, "/get/", number)  # 200 only for numbers in the Russian registry
     if v1_status == 404 and str(v1.get("info", "")).startswith(FORMAT_ERROR):
         return invalid
     if v1_status == 503 and version == 1:
         return [(var, ""), ("NUM_STATUS", "ERROR")]
-    v2_status, v2 = fetch(base, "/get/v2/", number)
+    v2_status, v2, source = fetch(base, "/get/v2/", number)
     if v2_status != 200:
         return invalid
     if "flag_iso" not in v2:
@@ -76,6 +77,7 @@ def lookup(base: str, number: str, version: int, var: str) -> list[tuple[str, st
     if version == 1 and v1_status == 200:
         names = [v1.get("operator", ""), v1.get("old_operator", ""), v1.get("region", "")]
         document = dump(v1)
+        source = v1_source
     else:
         names = [v2.get("registrar", ""), v2.get("registrar_old", ""), v2.get("location", "")]
         document = dump(v2)
@@ -86,6 +88,7 @@ def lookup(base: str, number: str, version: int, var: str) -> list[tuple[str, st
         ("NUM_COUNTRY", str(v2.get("flag_iso", ""))),
         ("NUM_DESTINATION", str(v2.get("destination", ""))),
         ("NUM_TYPE", str(v2.get("type_id", ""))),
+        ("NUM_SOURCE", source),
         (var, document),
         ("NUM_STATUS", "NOT_FOUND" if version == 1 and not_in_registry else "OK"),
     ]

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from worker.answer.dialplan import variables
 from worker.answer.voxlink import v1_reply, v2_reply
+from worker.api.replies import reply_response
 from worker.asterisk.fastagi import quote
 from worker.errors import InvalidNumber
 from worker.lookup.engine import LookupEngine
@@ -30,7 +31,7 @@ async def api_url(engine: LookupEngine, aiohttp_server: Any) -> str:
         except InvalidNumber as error:
             outcome = error
         reply = v2_reply(raw, outcome) if request.path == "/get/v2/" else v1_reply(raw, outcome)
-        return web.Response(status=reply.status, text=reply.body, content_type="application/json")
+        return reply_response(reply)  # the API's own headers, X-Numlookup-Source included
 
     app = web.Application()
     app.router.add_get("/get/", answer)

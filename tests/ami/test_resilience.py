@@ -111,6 +111,9 @@ class GatedEngine:
         await self.gate.wait()
         return await self.engine.lookup(raw)
 
+    async def lookup_staged(self, raw: str, *, deadline: float | None = None) -> tuple[object, None]:
+        return await self.lookup(raw), None
+
 
 async def test_answer_for_a_previous_session_is_dropped_not_replayed(
     asterisk: FakeAsterisk, engine: LookupEngine

@@ -49,7 +49,7 @@ async def test_page_shows_v1_and_v2_answers(client: Client, tmp_path: Path) -> N
     v2 = pre(dom, "v2")
     assert '"registrar": "MTS"' in v2
     assert '"flag_icon": "🇷🇺"' in v2
-    assert "200 OK" in dom
+    assert "200 OK · source: mnp" in dom  # where the operator came from: the local MNP data
 
 
 async def test_page_shows_an_error_answer(client: Client, tmp_path: Path) -> None:

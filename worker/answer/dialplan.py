@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
-from worker.answer.model import Answer, NotFound, RussianAnswer
+from worker.answer.model import Answer, NotFound, RussianAnswer, source_of
 from worker.answer.translit import latin
 from worker.answer.voxlink import V2_NOT_FOUND, Meaning, meaning, to_json, v1, v2
 
@@ -64,6 +64,7 @@ def variables(
         ("NUM_COUNTRY", str(body2["flag_iso"])),
         ("NUM_DESTINATION", str(body2["destination"])),
         ("NUM_TYPE", str(body2["type_id"])),
+        ("NUM_SOURCE", source_of(answer)),
         (var, document),
         ("NUM_STATUS", "NOT_FOUND" if found == Meaning.NOT_IN_REGISTRY and version == 1 else "OK"),
     ]

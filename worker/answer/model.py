@@ -13,6 +13,13 @@ from typing import Final
 
 from worker.answer.translit import latin
 
+# Where an answer's operator came from (X-Numlookup-Source, NUM_SOURCE): the numbering registry (or, abroad,
+# libphonenumber's numbering plans), the local MNP data, an upstream MNP source now, or its cached answer.
+REGISTRY: Final = "registry"
+MNP: Final = "mnp"
+UPSTREAM: Final = "upstream"
+CACHE: Final = "cache"
+
 RUSSIA_CC: Final = 7
 RUSSIA_ISO: Final = "RU"
 
@@ -66,6 +73,13 @@ class RussianAnswer:
     national: str  # the 10 digits after +7
     allocation: Allocation
     ported_to: Operator | None = None  # the MNP recipient when the number left its range holder
+    # Set when an upstream MNP source decided ``ported_to``: UPSTREAM when asked for this answer, CACHE
+    # when its earlier answer was reused. None: the local data did (REGISTRY or MNP).
+    via: str | None = None
+
+    @property
+    def source(self) -> str:
+        return self.via or (MNP if self.ported_to is not None else REGISTRY)
 
     @property
     def operator(self) -> Operator:
@@ -96,3 +110,8 @@ class NotFound:
 
 
 Answer = RussianAnswer | ForeignAnswer | NotFound
+
+
+def source_of(answer: Answer) -> str:
+    """Where ``answer``'s operator came from (one of the four constants above)."""
+    return answer.source if isinstance(answer, RussianAnswer) else REGISTRY

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from worker.answer.model import RUSSIA_CC, RUSSIA_ISO, Answer, ForeignAnswer, RussianAnswer
+from worker.answer.model import RUSSIA_CC, RUSSIA_ISO, Answer, ForeignAnswer, RussianAnswer, source_of
 from worker.answer.translit import latin
 from worker.errors import InvalidNumber
 from worker.numbers import is_russian
@@ -140,6 +140,7 @@ class Reply:
     status: int
     body: str
     content_type: str  # charset is always utf-8
+    source: str | None = None  # where the answer came from (X-Numlookup-Source); None for an input error
 
 
 def missing_num(base_url: str, version: int) -> tuple[int, Body]:
@@ -183,11 +184,15 @@ def unknown_field(field: str, known: tuple[str, ...]) -> Reply:
     return Reply(400, to_json(body), JSON)
 
 
-def render(status: int, body: Body, field: str | None) -> Reply:
+def render(status: int, body: Body, field: str | None, source: str | None = None) -> Reply:
     """A single-number reply: the JSON body, or with ``field=`` that field's bare value."""
     if field is not None and status == 200:
-        return Reply(200, field_value(body, field), TEXT)
-    return Reply(status, to_json(body), JSON)
+        return Reply(200, field_value(body, field), TEXT, source)
+    return Reply(status, to_json(body), JSON, source)
+
+
+def outcome_source(outcome: Outcome) -> str | None:
+    return None if isinstance(outcome, InvalidNumber) else source_of(outcome)
 
 
 def v1_reply(
@@ -196,11 +201,11 @@ def v1_reply(
     if field is not None and field not in V1_KNOWN_FIELDS:
         return unknown_field(field, V1_KNOWN_FIELDS)
     status, body = v1_body(raw, outcome, translit=translit, loaded=loaded)
-    return render(status, body, field)
+    return render(status, body, field, outcome_source(outcome))
 
 
 def v2_reply(raw: str, outcome: Outcome, *, field: str | None = None) -> Reply:
     if field is not None and field not in V2_KNOWN_FIELDS:
         return unknown_field(field, V2_KNOWN_FIELDS)
     status, body = v2_body(raw, outcome)
-    return render(status, body, field)
+    return render(status, body, field, outcome_source(outcome))

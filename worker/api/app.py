@@ -75,6 +75,8 @@ def create_app(
     registry.register(app[METRICS])
     if isinstance(ami_state, health.AmiMetrics):
         registry.register(ami_state)
+    if engine.upstream is not None:
+        registry.register(engine.upstream)
     app.cleanup_ctx.append(load_page)
     app.cleanup_ctx.append(quiet_protocol_errors)
     app.cleanup_ctx.append(close_limiter)

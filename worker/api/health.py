@@ -88,10 +88,13 @@ async def report(
         healthy = (
             healthy and ami_part.get("ok", True) is not False and ami_part.get("connected", True) is not False
         )
-    return {
+    body: dict[str, object] = {
         "status": "degraded" if not healthy else "warning" if stale else "ok",
         "dataset": dataset_part,
         "redis": redis_part,
         "ami": ami_part,
         "pid": os.getpid(),
     }
+    if engine.upstream is not None:  # an open breaker is not "degraded": lookups answer from local data
+        body["upstreams"] = engine.upstream.health()
+    return body

@@ -56,9 +56,19 @@ BATCH_ERRORS = {
 }
 
 
+SOURCE_HEADER = {
+    "X-Numlookup-Source": {
+        "description": "Where the operator came from: the numbering registry, the local MNP data, "
+        "an upstream MNP source now, or its cached answer",
+        "schema": {"type": "string", "enum": ["registry", "mnp", "upstream", "cache"]},
+    }
+}
+
+
 def _plain_or(schema: str, description: str) -> dict[str, Any]:
     response = _json(schema, description)
     response["content"]["text/plain"] = {"schema": {"type": "string"}}
+    response["headers"] = SOURCE_HEADER
     return response
 
 

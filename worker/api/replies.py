@@ -14,6 +14,7 @@ from typing import Final
 from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from worker.answer.model import CACHE, MNP, REGISTRY, UPSTREAM
 from worker.answer.voxlink import JSON, TEXT, Reply
 
 CORS: Final = {hdrs.ACCESS_CONTROL_ALLOW_ORIGIN: "*"}
@@ -42,11 +43,20 @@ def headers_for(content_type: str, *, cors: bool = True) -> CIMultiDictProxy[str
 JSON_HEADERS: Final = headers_for("application/json; charset=utf-8")
 HEADERS: Final = {JSON: JSON_HEADERS, TEXT: headers_for("text/plain; charset=utf-8")}
 HTML_HEADERS: Final = headers_for("text/html; charset=utf-8")
+SOURCE_HEADER: Final = "X-Numlookup-Source"  # where the answer came from: registry, mnp, upstream, cache
+SOURCED: Final = {
+    (content_type, source): CIMultiDictProxy(CIMultiDict({**headers, SOURCE_HEADER: source}))
+    for content_type, headers in HEADERS.items()
+    for source in (REGISTRY, MNP, UPSTREAM, CACHE)
+}
 
 
 def reply_response(reply: Reply) -> web.Response:
     """A :class:`worker.answer.voxlink.Reply` (JSON or ``field=`` plain text) as it goes on the wire."""
-    return web.Response(body=reply.body.encode(), status=reply.status, headers=HEADERS[reply.content_type])
+    headers = (
+        HEADERS[reply.content_type] if reply.source is None else SOURCED[reply.content_type, reply.source]
+    )
+    return web.Response(body=reply.body.encode(), status=reply.status, headers=headers)
 
 
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps(...) builds one per call

@@ -36,7 +36,10 @@ class EnrichmentWorker:
     def __init__(self, settings: Settings, engine: LookupEngine, redis: Redis | None) -> None:
         self.stats = HandlerStats()
         self.claims = Claims(redis, prefix=settings.redis.prefix, ttl=settings.ami.claim_ttl)
-        route = route_user_events(user_event_table(settings.ami, engine, self.claims, self.stats))
+        table = user_event_table(
+            settings.ami, engine, self.claims, self.stats, upstream_deadline=settings.upstream.ami_deadline
+        )
+        route = route_user_events(table)
         self.clients = [AmiClient(server, settings.ami) for server in settings.ami.all_servers()]
         for client in self.clients:
             client.on("UserEvent", route)

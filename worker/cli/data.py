@@ -1,4 +1,5 @@
-"""``numlookup data ...``: import, import-mnp, status, update, versions, rollback, diff, mnp-sync, gen-*.
+"""``numlookup data ...``: import, import-mnp, status, update, versions, rollback, diff, mnp-sync, learned,
+gen-*.
 
 Every command that changes which version serves runs alone (:func:`worker.service.exclusive.exclusive`: the
 data dir's lock and, with Redis, the data lease) and makes the same version current in Redis too when one is
@@ -17,6 +18,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from worker.cli import learned
 from worker.cli.progress import Progress
 from worker.data.dataset import redis_store
 from worker.data.dataset.format import Dataset, Meta
@@ -83,6 +85,7 @@ def add_commands(commands: Any) -> None:
     )
     sync.add_argument("directory", type=Path, metavar="DIR")
     sync.set_defaults(handler=cmd_mnp_sync)
+    learned.add_command(sub)
 
     registry = sub.add_parser("gen-registry", help="write a synthetic full-size registry (8-column format)")
     registry.add_argument("outdir", type=Path)
@@ -149,6 +152,8 @@ async def _import(settings: Settings, args: argparse.Namespace, *, mnp: bool) ->
         else:
             progress.finish(f"imported {meta.ranges:,} ranges, {meta.operators:,} operators")
         await writer.make_current(meta.version, done_locally=f"imported locally as {meta.version}")
+        if mnp:
+            await learned.forget_superseded(settings, meta)
     built_on = f" (built on {base})" if base else ""
     print(f"dataset {meta.version}: {meta.ranges:,} ranges, {meta.ported:,} ported numbers{built_on}")
     return 0
@@ -303,6 +308,9 @@ async def _mnp_sync(settings: Settings, args: argparse.Namespace) -> int:
         report = await in_thread(run, progress)
         if report.applied and report.version is not None:
             await writer.make_current(report.version, done_locally=f"{report.version} is current locally")
+            dataset = store.open(report.version)
+            await learned.forget_superseded(settings, dataset.meta)
+            dataset.close()
     print(report.summary())
     return 0
 

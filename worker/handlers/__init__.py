@@ -17,10 +17,22 @@ from worker.settings import AmiSettings
 
 
 def user_event_table(
-    settings: AmiSettings, engine: LookupEngine, claims: Claims, stats: HandlerStats
+    settings: AmiSettings,
+    engine: LookupEngine,
+    claims: Claims,
+    stats: HandlerStats,
+    *,
+    upstream_deadline: float | None = None,
 ) -> dict[str, EventCallback]:
     """UserEvent name (lower case) → handler. Add a handler here and nowhere else."""
-    num = NumHandler(engine, claims, stats, timeout=settings.timeout, concurrency=settings.concurrency)
+    num = NumHandler(
+        engine,
+        claims,
+        stats,
+        timeout=settings.timeout,
+        concurrency=settings.concurrency,
+        deadline=upstream_deadline,
+    )
     return {settings.event.lower(): num}
 
 

@@ -6,7 +6,9 @@ Event headers (names case-insensitive; values from the dialplan, so untrusted):
 - ``variable`` — optional: the name of the variable that gets the whole answer as JSON (default ``var``);
 - ``version`` — optional: ``2`` for v2 JSON and Latin names for Russian numbers (default ``1``).
 
-The data variables go out in one write; ``NUM_STATUS`` goes only after Asterisk acknowledged all of them,
+The data variables go out in one write; when an upstream MNP source may still change the answer (a mobile
+number, docs/upstreams.md), what it changed follows once it answers or ``upstream.ami_deadline`` passes.
+``NUM_STATUS`` goes only after Asterisk acknowledged all of them,
 so a dialplan that sees the status sees every other variable, and a channel that hung up meanwhile
 (``No such channel``) gets nothing more.
 """
@@ -20,7 +22,7 @@ from typing import Final
 
 from worker.answer.dialplan import one_line
 from worker.asterisk.ami import AmiEvent
-from worker.asterisk.request import Request, answer_variables
+from worker.asterisk.request import Request, staged_variables
 from worker.asterisk.stats import HandlerStats
 from worker.errors import AmiError, AmiUnavailable
 from worker.handlers.claims import Claims
@@ -42,11 +44,13 @@ class NumHandler:
         *,
         timeout: float,
         concurrency: int,
+        deadline: float | None = None,
     ) -> None:
         self.engine = engine
         self.claims = claims
         self.stats = stats
         self.timeout = timeout
+        self.deadline = deadline  # seconds NUM_STATUS waits for an upstream MNP source (None: its default)
         self._slots = asyncio.Semaphore(concurrency)
 
     async def __call__(self, event: AmiEvent) -> None:
@@ -73,9 +77,15 @@ class NumHandler:
             self.stats.duplicates += 1
             return
         request = Request.from_options(event.get("number"), event.get("version"), event.get("variable"))
-        *data, status = await answer_variables(self.engine, request)
+        staged = await staged_variables(self.engine, request, deadline=self.deadline)
+        *data, status = staged.now
         try:
             await client.setvars(uniqueid, data, generation=event.generation)
+            if staged.later is not None:  # the local answer is set; the status waits for the upstream
+                *final, status = await staged.later()
+                changed = [pair for pair in final if pair not in data]
+                if changed:
+                    await client.setvars(uniqueid, changed, generation=event.generation)
             await client.setvars(uniqueid, [status], generation=event.generation)
         except AmiError as error:
             if error.message.lower() == NO_SUCH_CHANNEL:

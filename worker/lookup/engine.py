@@ -9,10 +9,12 @@ mixes two versions.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
-from worker.answer.model import Answer
+from worker.answer.model import Answer, RussianAnswer
 from worker.data.dataset.format import Dataset
 from worker.lookup.cache import AnswerCache, Cached, MemoryCache
+from worker.lookup.upstream.resolver import Upstreams
 from worker.numbers import is_russian, parse
 
 log = logging.getLogger(__name__)
@@ -27,10 +29,12 @@ class LookupEngine:
         *,
         memory: MemoryCache | None = None,
         shared: AnswerCache | None = None,
+        upstream: Upstreams | None = None,
     ) -> None:
         self.dataset = dataset
         self.memory = memory if memory is not None else MemoryCache()
         self.shared = shared
+        self.upstream = upstream  # upstream MNP sources (docs/upstreams.md); None: local data only
 
     @property
     def version(self) -> str:
@@ -53,11 +57,16 @@ class LookupEngine:
         found = self._local(digits)
         return self._compute(found, digits) if isinstance(found, str) else found
 
-    async def lookup(self, raw: str) -> Answer:
-        """:meth:`lookup_now`, consulting the shared (Redis) cache before libphonenumber."""
+    async def lookup(self, raw: str, *, deadline: float | None = None) -> Answer:
+        """:meth:`lookup_now`, consulting the shared (Redis) cache before libphonenumber, and the upstream
+        MNP sources for a mobile number, waiting for them at most ``deadline`` seconds (default: the
+        ``upstream.deadline`` setting)."""
         digits = parse(raw)
         found = self._local(digits)
         if not isinstance(found, str):
+            upstream = self.upstream
+            if upstream is not None and isinstance(found, RussianAnswer):
+                return await upstream.refine(found, self.dataset, deadline)
             return found
         if self.shared is None:
             return self._compute(found, digits)
@@ -68,6 +77,27 @@ class LookupEngine:
         computed = self._compute(found, digits)
         await self.shared.set(found, computed)
         return computed
+
+    async def lookup_staged(
+        self, raw: str, *, deadline: float | None = None
+    ) -> tuple[Answer, Callable[[], Awaitable[Answer]] | None]:
+        """The answer available now, and when an upstream may still change it, how to wait for that (at
+        most ``deadline`` seconds): for the AMI worker, which sets the first answer's variables at once."""
+        digits = parse(raw)
+        found = self._local(digits)
+        upstream, dataset = self.upstream, self.dataset
+        if upstream is None or not isinstance(found, RussianAnswer) or not upstream.wanted(found, dataset):
+            return await self.lookup(raw, deadline=deadline), None
+        remembered = await upstream.remembered(found, dataset)
+        if remembered is not None:
+            return remembered, None
+
+        async def later() -> Answer:
+            assert upstream is not None
+            assert isinstance(found, RussianAnswer)
+            return await upstream.ask(found, dataset, deadline)
+
+        return found, later
 
     def _local(self, digits: str) -> Answer | str:
         """The answer when it needs no await (the dataset, the in-process cache), else its cache key."""

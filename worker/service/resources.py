@@ -14,15 +14,23 @@ import signal
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any
 
+import aiohttp
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from worker import __version__
 from worker.data.dataset import redis_store
 from worker.data.dataset.redis_store import RedisSource
 from worker.data.dataset.store import LocalStore
 from worker.lookup.cache import MemoryCache, RedisCache
 from worker.lookup.engine import LookupEngine
+from worker.lookup.upstream.breaker import Breaker
+from worker.lookup.upstream.budget import Budget
+from worker.lookup.upstream.resolver import Upstreams, refreshing
+from worker.lookup.upstream.sources import Source
+from worker.lookup.upstream.stats import SourceState
+from worker.lookup.upstream.store import SQLITE_FILE, RedisStore, SqliteStore, UpstreamStore
 from worker.service.reload import DatasetSource, LocalSource, follow, switch_if_new
 from worker.settings import Settings
 
@@ -93,7 +101,17 @@ async def open_engine(
     )
     # libphonenumber's metadata now, not on the first foreign call
     importlib.import_module("worker.lookup.foreign")
-    engine = LookupEngine(memory=MemoryCache(ttl=settings.redis.cache_ttl), shared=shared)
+    async with open_upstreams(settings, redis) as upstream:
+        memory = MemoryCache(ttl=settings.redis.cache_ttl)
+        engine = LookupEngine(memory=memory, shared=shared, upstream=upstream)
+        async with _following(settings, redis, engine, follow_updates):
+            yield engine
+
+
+@contextlib.asynccontextmanager
+async def _following(
+    settings: Settings, redis: Redis | None, engine: LookupEngine, follow_updates: bool
+) -> AsyncIterator[None]:
     source = dataset_source(settings, redis, republish=follow_updates)
     await switch_if_new(source, engine)
     # Everything loaded so far (libphonenumber's ~130 MB of metadata objects) lives as long as the process:
@@ -114,12 +132,54 @@ async def open_engine(
         else None
     )
     try:
-        yield engine
+        yield
     finally:
         if follower is not None:
             follower.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await follower
+
+
+def upstream_store(settings: Settings, redis: Redis | None) -> UpstreamStore:
+    """Where upstream answers and learned ports are kept: Redis when configured, else the data dir."""
+    ttl = settings.upstream.learned_ttl
+    if redis is not None:
+        return RedisStore(redis, prefix=settings.redis.prefix, learned_ttl=ttl)
+    return SqliteStore(settings.data_dir / SQLITE_FILE, learned_ttl=ttl)
+
+
+@contextlib.asynccontextmanager
+async def open_upstreams(settings: Settings, redis: Redis | None) -> AsyncIterator[Upstreams | None]:
+    """The upstream MNP sources of ``settings`` (``None`` when none is listed), their HTTP session, cache and
+    background refresh; all closed when the block exits."""
+    if not settings.upstreams:
+        yield None
+        return
+    states = [
+        SourceState(
+            Source(source),
+            Budget(
+                source.name or source.kind, source.budget, source.burst, redis, prefix=settings.redis.prefix
+            ),
+            Breaker(source.breaker_failures, source.breaker_reset),
+        )
+        for source in settings.upstreams
+    ]
+    names = ", ".join(f"{state.name} ({state.source.settings.url})" for state in states)
+    log.info("upstream MNP sources: %s; mobile numbers local MNP data does not cover are sent to them", names)
+    store = upstream_store(settings, redis)
+    connector = aiohttp.TCPConnector(limit=64, ttl_dns_cache=300)
+    try:
+        async with (
+            aiohttp.ClientSession(
+                connector=connector, headers={"User-Agent": f"numlookup/{__version__}"}
+            ) as session,
+            refreshing(Upstreams(settings.upstream, states, store, session)) as upstreams,
+        ):
+            yield upstreams
+    finally:
+        if isinstance(store, SqliteStore):
+            store.close()
 
 
 def run_event_loop(main: Coroutine[Any, Any, Any]) -> Any:

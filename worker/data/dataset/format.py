@@ -96,6 +96,9 @@ class Meta:
     source: str = IMPORTED  # one of SOURCES; versions written before it was recorded count as imported
     published: date | None = None  # the registry's publication date; None: unknown, ``created`` stands in
     registry_sha256: str | None = None  # of the registry files' contents: a re-import of the same is seen
+    # When MNP files were last applied (carried over by registry imports); None: never. Learned ports
+    # (upstream answers) older than this give way to the official data.
+    mnp_updated: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,6 +113,7 @@ class Meta:
             "source": self.source,
             "published": None if self.published is None else self.published.isoformat(),
             "registry_sha256": self.registry_sha256,
+            "mnp_updated": None if self.mnp_updated is None else self.mnp_updated.isoformat(),
         }
 
     @classmethod
@@ -127,6 +131,7 @@ class Meta:
             source=str(data.get("source") or IMPORTED),
             published=date.fromisoformat(data["published"]) if data.get("published") else None,
             registry_sha256=data.get("registry_sha256"),
+            mnp_updated=datetime.fromisoformat(data["mnp_updated"]) if data.get("mnp_updated") else None,
         )
 
     @property

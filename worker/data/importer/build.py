@@ -134,6 +134,7 @@ def publish_build(
     keep: int,
     sources: list[str] | None = None,
     mnp_sources: list[str] | None = None,
+    mnp_updated: datetime | None = None,
 ) -> Meta:
     """Write the build into a scratch directory and publish it; nothing is left behind on failure."""
     drop_idle_operators(build, keys)
@@ -149,6 +150,7 @@ def publish_build(
         source=build.source,
         published=build.published,
         registry_sha256=build.registry_sha256,
+        mnp_updated=mnp_updated,
     )
     scratch = store.scratch()
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +116,7 @@ def import_mnp(
             keep=keep,
             sources=current.meta.sources,
             mnp_sources=[*sources, *result.sources],
+            mnp_updated=datetime.now(UTC),
         )
     finally:
         current.close()

@@ -127,13 +127,17 @@ def import_registry(
     keys = np.zeros(0, dtype=np.uint64)
     codes = MnpCodes()
     mnp_sources: list[str] = []
+    mnp_updated = None
     if previous is not None:
         report("carry over ported numbers", 0, previous.ported_count)
         keys = carry_over(previous, build)
         codes = read_codes(previous.directory)
         mnp_sources = previous.meta.mnp_sources
+        mnp_updated = previous.meta.mnp_updated
         previous.close()
-    return publish_build(store, build, keys, codes, keep=keep, mnp_sources=mnp_sources)
+    return publish_build(
+        store, build, keys, codes, keep=keep, mnp_sources=mnp_sources, mnp_updated=mnp_updated
+    )
 
 
 def files_digest(files: Sequence[Path]) -> str:
