@@ -11,7 +11,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +52,39 @@ class RedisSettings(Section):
     # against ~30 µs for libphonenumber itself and 0.15 µs for the in-process cache (docs/performance.md).
     cache: bool = False
     timeout: float = Field(0.5, gt=0)  # seconds; a slower Redis is treated as absent
+    # High availability (docs/redis.md). Sentinel: the master named ``service`` is found through these
+    # sentinels (``host:port``) and followed across failovers; ``url``, if set, gives only the database,
+    # user and password. Cluster: ``url`` names any node, the others are discovered.
+    sentinels: list[str] = Field(default_factory=list)
+    service: str = "mymaster"
+    cluster: bool = False
+
+    @field_validator("sentinels")
+    @classmethod
+    def _host_port(cls, sentinels: list[str]) -> list[str]:
+        for address in sentinels:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"a sentinel is host:port, not {address!r}")
+        return sentinels
+
+    @model_validator(mode="after")
+    def _one_topology(self) -> RedisSettings:
+        if self.sentinels and self.cluster:
+            raise ValueError(
+                "redis.sentinels and redis.cluster exclude each other (a cluster fails over itself)"
+            )
+        if self.cluster and not self.url:
+            raise ValueError("redis.cluster needs redis.url naming any node of the cluster")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        """Whether numlookup uses Redis at all."""
+        return bool(self.url or self.sentinels)
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        return [(host, int(port)) for host, _, port in (item.rpartition(":") for item in self.sentinels)]
 
 
 class DataSettings(Section):

@@ -114,6 +114,15 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
+def shown_redis(settings: Settings) -> str:
+    """Where Redis is, fit to print: the URL without its password, or the Sentinel service, or the cluster."""
+    redis = settings.redis
+    if redis.sentinels:
+        return f"Sentinel service {redis.service} via {','.join(redis.sentinels)}"
+    url = shown_url(redis.url or "")
+    return f"the cluster at {url}" if redis.cluster else url
+
+
 def publish(settings: Settings, store: LocalStore, version: str, *, done_locally: str) -> None:
     """:func:`make_current` for the synchronous commands."""
     asyncio.run(make_current(settings, store, version, done_locally=done_locally))
@@ -124,7 +133,7 @@ async def make_current(settings: Settings, store: LocalStore, version: str, *, d
 
     ``done_locally`` says what already happened here, for the error: the local data dir keeps it.
     """
-    if not settings.redis.url:
+    if not settings.redis.configured:
         return
     try:
         async with open_redis(settings, uploads=True) as redis:
@@ -133,7 +142,7 @@ async def make_current(settings: Settings, store: LocalStore, version: str, *, d
             await redis_store.make_current(redis, settings.redis.prefix, store, version, keep=keep)
     except (RedisError, OSError) as error:
         raise DataError(f"{done_locally}, but publishing to Redis failed: {error}") from None
-    print(f"{version} is current in Redis at {shown_url(settings.redis.url)}", file=sys.stderr)
+    print(f"{version} is current in Redis at {shown_redis(settings)}", file=sys.stderr)
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
@@ -193,8 +202,8 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     print(f"sources:   {', '.join(meta.sources) or '-'}")
     print(f"mnp:       {', '.join(meta.mnp_sources) or '-'}")
     print(f"local:     {store.root} ({len(store.versions())} versions kept)")
-    if settings.redis.url:
-        print(f"redis:     {shown_url(settings.redis.url)} {_redis_status(settings, meta.version)}")
+    if settings.redis.configured:
+        print(f"redis:     {shown_redis(settings)} {_redis_status(settings, meta.version)}")
     dataset.close()
     return 0
 

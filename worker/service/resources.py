@@ -11,10 +11,12 @@ import importlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Coroutine, Iterator
-from typing import Any
+from typing import Any, cast
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
 
 from worker.data.dataset.redis_store import RedisSource
@@ -22,7 +24,7 @@ from worker.data.dataset.store import LocalStore
 from worker.lookup.cache import MemoryCache, RedisCache
 from worker.lookup.engine import LookupEngine
 from worker.service.reload import DatasetSource, LocalSource, follow, switch_if_new
-from worker.settings import Settings
+from worker.settings import RedisSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -31,28 +33,78 @@ UPLOAD_TIMEOUT = 120.0  # seconds: a dataset version is a 100 MB value, far past
 
 @contextlib.asynccontextmanager
 async def open_redis(settings: Settings, *, uploads: bool = False) -> AsyncIterator[Redis | None]:
-    """The Redis client of ``settings`` (``None`` when no URL is configured); closed when the block exits.
+    """The Redis client of ``settings`` (``None`` when Redis is not configured); closed when the block exits.
+
+    The only place numlookup makes Redis clients: a plain one for ``redis.url``, redis-py's Sentinel client
+    for ``redis.sentinels`` (it asks the sentinels for the master and follows it across failovers), or its
+    Cluster client for ``redis.cluster`` (it routes each key to the node that owns its slot).
 
     ``uploads=True`` is for the data commands: they move whole dataset versions, so they get a long socket
     timeout and redis-py's own retries; services get the short timeout and fail fast.
     """
-    if not settings.redis.url:
+    redis = settings.redis
+    if not redis.configured:
         yield None
         return
-    options: dict[str, Any] = {"socket_connect_timeout": settings.redis.timeout}
+    options: dict[str, Any] = {"socket_connect_timeout": redis.timeout}
     if uploads:
         options["socket_timeout"] = UPLOAD_TIMEOUT
     else:
-        options["socket_timeout"] = settings.redis.timeout
+        options["socket_timeout"] = redis.timeout
         options["health_check_interval"] = 10
         # One quick retry, no back-off: redis-py's default (3 retries with back-off) made every call to a
-        # dead Redis cost seconds, and callers here treat a failure as "no Redis" and carry on.
+        # dead Redis cost seconds, and callers here treat a failure as "no Redis" and carry on. After a
+        # Sentinel failover that one retry is what reconnects to the new master.
         options["retry"] = Retry(NoBackoff(), 1)
-    client = Redis.from_url(settings.redis.url, **options)
+    if redis.sentinels:
+        async with _sentinel_master(redis, options) as client:
+            yield client
+        return
+    assert redis.url is not None  # configured without sentinels
+    # RedisCluster has every command numlookup sends (pipelines split by node, PUBLISH reaches every node),
+    # and keys used together share a hash tag, so the rest of numlookup treats it as a Redis.
+    client = (
+        cast(Redis, RedisCluster.from_url(redis.url, **options))
+        if redis.cluster
+        else Redis.from_url(redis.url, **options)
+    )
     try:
         yield client
     finally:
         await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _sentinel_master(redis: RedisSettings, options: dict[str, Any]) -> AsyncIterator[Redis]:
+    """The master of ``redis.service`` through redis-py's Sentinel; ``redis.url`` may add db and password."""
+    credentials = (
+        {key: value for key, value in parse_url(redis.url).items() if key in ("db", "username", "password")}
+        if redis.url
+        else {}
+    )
+    timeouts = {"socket_timeout": redis.timeout, "socket_connect_timeout": redis.timeout}
+    addresses = redis.sentinel_addresses()
+    sentinel = Sentinel(addresses, sentinel_kwargs=timeouts, **options, **credentials)  # type: ignore[no-untyped-call]
+    client = sentinel.master_for(redis.service, connection_pool_class=FailoverLoggingPool)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        for each in sentinel.sentinels:
+            await each.aclose()
+
+
+class FailoverLoggingPool(SentinelConnectionPool):
+    """redis-py's Sentinel pool, saying once when the master moved (each caller logs its own recovery)."""
+
+    _known: Any = None  # the master last seen; many connections reconnect at once, one of them says it
+
+    async def get_master_address(self) -> Any:
+        address = await super().get_master_address()  # type: ignore[no-untyped-call]
+        before, self._known = self._known, address
+        if before is not None and address != before:
+            log.warning("Redis master %s moved from %s:%s to %s:%s", self.service_name, *before, *address)
+        return address
 
 
 def dataset_source(settings: Settings, redis: Redis | None) -> DatasetSource:

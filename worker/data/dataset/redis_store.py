@@ -1,16 +1,20 @@
 """The dataset in Redis: one import publishes a version there and every replica switches to it.
 
-Keys (``P`` is ``settings.redis.prefix``)::
+Keys (``P`` is ``settings.redis.prefix``); the part in braces is the Redis Cluster hash tag, so the keys
+that are used together live in one slot (one version's files and manifest; the pointer and the history)::
 
-    P:dataset:<version>:<file>        a version directory's file, as one binary value
-    P:dataset:<version>:<file>:<n>    ... or in 256 MB chunks when larger (Redis values stop at 512 MB)
-    P:dataset:<version>:manifest      JSON {file: {size, chunks, sha256}}
-    P:dataset:versions                sorted set of published versions (score: publication time)
-    P:dataset:current                 the version every replica serves, set last
+    {P:dataset:<version>}:<file>        a version directory's file, as one binary value
+    {P:dataset:<version>}:<file>:<n>    ... or in 256 MB chunks when larger (Redis values stop at 512 MB)
+    {P:dataset:<version>}:manifest      JSON {file: {size, chunks, sha256}}
+    {P:dataset}:versions                sorted set of published versions (score: publication time)
+    {P:dataset}:current                 the version every replica serves, set last
+    P:dataset:switched                  channel: the version, published each time ``current`` moves
 
 A replica downloads a version it does not have into its own data dir (scratch directory, checked against the
 manifest's sizes and hashes, then published atomically) and opens it from there, memory-mapped like any local
-version. If Redis cannot be reached the replica logs it and keeps serving its local data.
+version. Replicas hear of a new version on the channel at once and also poll ``current`` (a message missed
+while disconnected is found by the next poll). If Redis cannot be reached the replica logs it and keeps
+serving its local data.
 """
 
 from __future__ import annotations
@@ -40,14 +44,15 @@ CHUNK: Final = 256 * 1024 * 1024
 class Keys:
     def __init__(self, prefix: str) -> None:
         self.root = f"{prefix}:dataset"
-        self.current = f"{self.root}:current"
-        self.versions = f"{self.root}:versions"
+        self.current = f"{{{self.root}}}:current"
+        self.versions = f"{{{self.root}}}:versions"
+        self.channel = f"{self.root}:switched"  # channels have no slot: a cluster delivers to every node
 
     def manifest(self, version: str) -> str:
-        return f"{self.root}:{version}:manifest"
+        return f"{{{self.root}:{version}}}:manifest"
 
     def file(self, version: str, name: str, chunk: int | None = None) -> str:
-        base = f"{self.root}:{version}:{name}"
+        base = f"{{{self.root}:{version}}}:{name}"
         return base if chunk is None else f"{base}:{chunk}"
 
 
@@ -81,20 +86,33 @@ async def publish(
         del data
         manifest[path.name] = entry
     await redis.set(keys.manifest(version), json.dumps(manifest))
-    await redis.zadd(keys.versions, {version: time.time()})
     # last: replicas switch only to a complete version
-    became_current = bool(await redis.set(keys.current, version, nx=not replace))
+    became_current = await _point_at(redis, keys, version, replace=replace)
     await prune(redis, prefix, keep)
     return became_current
+
+
+async def _point_at(redis: Redis, keys: Keys, version: str, *, replace: bool) -> bool:
+    """Record ``version`` in the history and make it current (``replace=False``: only if none is) in one
+    transaction, then tell the replicas; ``True`` if it became current."""
+    async with redis.pipeline(transaction=True) as pipe:  # one hash tag: one slot, so a cluster allows it
+        pipe.zadd(keys.versions, {version: time.time()})
+        pipe.set(keys.current, version, nx=not replace)
+        _, became_current = await pipe.execute()
+    if became_current:
+        await redis.publish(keys.channel, version)
+    return bool(became_current)
 
 
 async def make_current(redis: Redis, prefix: str, store: LocalStore, version: str, *, keep: int) -> None:
     """Make local ``version`` the one every replica serves: point at it, uploading it if Redis lacks it.
 
-    Replicas notice within ``data.reload_interval`` (they poll ``P:dataset:current``).
+    Replicas hear it on the channel at once (and find it within ``data.reload_interval`` by polling).
     """
-    if await redis.exists(Keys(prefix).manifest(version)):
-        await redis.set(Keys(prefix).current, version)
+    keys = Keys(prefix)
+    if await redis.exists(keys.manifest(version)):
+        await redis.set(keys.current, version)
+        await redis.publish(keys.channel, version)
     else:
         await publish(redis, prefix, store.versions_dir / version, keep=keep)
 
