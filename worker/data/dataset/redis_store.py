@@ -20,11 +20,13 @@ serving its local data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
 import shutil
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -39,6 +41,8 @@ from worker.errors import DataError
 log = logging.getLogger(__name__)
 
 CHUNK: Final = 256 * 1024 * 1024
+LISTEN_WAIT: Final = 1.0  # seconds one read of the channel waits (redis-py's socket timeout is shorter)
+RESUBSCRIBE_DELAY: Final = 1.0  # seconds between tries to subscribe while Redis is unreachable
 
 
 class Keys:
@@ -209,3 +213,49 @@ class RedisSource:
             log.info("downloading dataset %s from Redis", version)
             await download(self.redis, self.prefix, version, self.store, keep=self.keep)
         return await asyncio.to_thread(self.store.open, version)
+
+    @contextlib.asynccontextmanager
+    async def watching(self) -> AsyncIterator[asyncio.Event]:
+        """An event set on every message of the version channel, and on every (re)subscription.
+
+        A subscription that was lost may have missed a message, so being subscribed again counts as news
+        too; redis-py resubscribes by itself after a reconnect, and says so with a ``subscribe`` reply.
+        """
+        news = asyncio.Event()
+        listener = asyncio.create_task(self._listen(news), name="dataset-channel")
+        try:
+            yield news
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self, news: asyncio.Event) -> None:
+        channel = Keys(self.prefix).channel
+        failing = False
+        while True:
+            try:
+                async with self.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(channel)
+                    while True:
+                        message = await pubsub.get_message(timeout=LISTEN_WAIT)
+                        _stop_if_cancelled()
+                        if message is None:
+                            continue
+                        if failing:
+                            log.info("subscribed to %s again", channel)
+                            failing = False
+                        news.set()
+            except (RedisError, OSError) as error:
+                if not failing:
+                    log.warning("lost the subscription to %s (%s): polling until it is back", channel, error)
+                    failing = True
+            await asyncio.sleep(RESUBSCRIBE_DELAY)
+
+
+def _stop_if_cancelled() -> None:
+    """Honour a cancel that a library below swallowed (service.reload.stop_if_cancel_was_swallowed says how
+    that hung a shutdown): the listener must stop when ``watching`` exits."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
