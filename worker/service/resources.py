@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import itertools
 import logging
 import signal
 from collections.abc import AsyncIterator, Coroutine, Iterator
@@ -18,6 +19,7 @@ from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 
 from worker.data.dataset.redis_store import RedisSource
 from worker.data.dataset.store import LocalStore
@@ -85,17 +87,22 @@ async def _sentinel_master(redis: RedisSettings, options: dict[str, Any]) -> Asy
     timeouts = {"socket_timeout": redis.timeout, "socket_connect_timeout": redis.timeout}
     addresses = redis.sentinel_addresses()
     sentinel = Sentinel(addresses, sentinel_kwargs=timeouts, **options, **credentials)  # type: ignore[no-untyped-call]
-    client = sentinel.master_for(redis.service, connection_pool_class=FailoverLoggingPool)
+    client = sentinel.master_for(redis.service, connection_pool_class=FailoverPool)
+    pool = cast(FailoverPool, client.connection_pool)
+    switches = asyncio.create_task(_follow_switches(sentinel.sentinels, pool), name="sentinel-switches")
     try:
         yield client
     finally:
+        switches.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await switches
         await client.aclose()
         for each in sentinel.sentinels:
             await each.aclose()
 
 
-class FailoverLoggingPool(SentinelConnectionPool):
-    """redis-py's Sentinel pool, saying once when the master moved (each caller logs its own recovery)."""
+class FailoverPool(SentinelConnectionPool):
+    """redis-py's Sentinel pool, saying once when the master moved, and able to move every connection."""
 
     _known: Any = None  # the master last seen; many connections reconnect at once, one of them says it
 
@@ -105,6 +112,41 @@ class FailoverLoggingPool(SentinelConnectionPool):
         if before is not None and address != before:
             log.warning("Redis master %s moved from %s:%s to %s:%s", self.service_name, *before, *address)
         return address
+
+    async def ensure_connection(self, connection: Any) -> None:
+        """Connected, and to the master last announced: a connection that was connecting while the master
+        moved (it had asked before the move) would otherwise keep talking to the old one."""
+        await super().ensure_connection(connection)
+        if self._known is not None and (connection.host, connection.port) != tuple(self._known):
+            await connection.disconnect()
+            await connection.connect()
+
+    async def switch(self) -> None:
+        """The sentinels announced a new master: close every connection, so each reconnects to it."""
+        await self.get_master_address()
+        await self.disconnect(inuse_connections=True)  # a command in flight fails over by its one retry
+
+
+async def _follow_switches(sentinels: list[Redis], pool: FailoverPool) -> None:
+    """Move to a new master the moment the sentinels announce it (``+switch-master``).
+
+    redis-py asks the sentinels for the master only when a connection breaks, and after ``SENTINEL FAILOVER``
+    the old master stays up and takes writes until the sentinels demote it, about ten seconds later: without
+    this, replicas would keep counting and claiming there while their peers use the new one.
+    """
+    for attempt in itertools.count():
+        sentinel = sentinels[attempt % len(sentinels)]  # the next one when one is unreachable
+        try:
+            async with sentinel.pubsub() as pubsub:
+                await pubsub.subscribe("+switch-master")
+                await pool.get_master_address()  # anything announced while not subscribed
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if message is not None and message["data"].split()[0].decode() == pool.service_name:
+                        await pool.switch()
+        except (RedisError, OSError) as error:
+            log.debug("sentinel %s: %s", sentinel, error)
+        await asyncio.sleep(1.0)
 
 
 def dataset_source(settings: Settings, redis: Redis | None) -> DatasetSource:
