@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import shutil
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -33,6 +34,20 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def cluster_port() -> int:
+    """A free port P ≤ 55535 with P + 10000 free too: a cluster node also listens there (its bus)."""
+    while True:
+        port = random.randrange(20000, 55536)
+        with contextlib.ExitStack() as probes:
+            try:
+                for candidate in (port, port + 10000):
+                    probe = probes.enter_context(socket.socket())
+                    probe.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return port
 
 
 async def until(check: Callable[[], object], within: float = 10.0, every: float = 0.02) -> None:
@@ -158,7 +173,7 @@ async def _sees_all(port: int) -> bool:
 async def cluster_setup(root: Path) -> AsyncIterator[list[int]]:
     """Three masters, the 16384 slots split between them by ``redis-cli --cluster create``."""
     processes = Processes(root)
-    ports = [free_port() for _ in range(3)]
+    ports = [cluster_port() for _ in range(3)]
     try:
         for port in ports:
             cluster = ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"]
