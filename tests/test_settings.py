@@ -101,3 +101,11 @@ def test_sentinels_and_cluster_exclude_each_other(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("NUMLOOKUP_REDIS__URL", "redis://10.0.0.5:7000/0")
     with pytest.raises(ConfigError, match="exclude each other"):
         load_settings()
+
+
+def test_the_api_runs_one_process_per_core_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NUMLOOKUP_HTTP__WORKERS", raising=False)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2})
+    assert load_settings().http.workers == 3
+    monkeypatch.setenv("NUMLOOKUP_HTTP__WORKERS", "1")
+    assert load_settings().http.workers == 1

@@ -44,6 +44,14 @@ def default_brands_file() -> Path:
     return Path(__file__).resolve().parent.parent / "config" / "brands.toml"
 
 
+def default_workers() -> int:
+    """One API process per core this process may run on (the CPU affinity a container or systemd gives)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class RedisSettings(Section):
     url: str | None = None  # e.g. redis://127.0.0.1:6379/0; unset = embedded store, no shared cache
     prefix: str = "numlookup"
@@ -106,7 +114,7 @@ class DataSettings(Section):
 class HttpSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    workers: int = Field(1, ge=1)
+    workers: int = Field(default_factory=default_workers, ge=1)  # API processes sharing the port
     rate_limit: float = Field(10.0, ge=0)  # requests per second per client address; 0 = off
     trusted_proxies: list[str] = Field(default_factory=list)  # peers whose X-Forwarded-For is believed
     # Client networks the rate limit never applies to: by default this host (a dialplan's CURL() per call).
@@ -178,7 +186,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     redis: RedisSettings = RedisSettings()
     data: DataSettings = DataSettings()
-    http: HttpSettings = HttpSettings()
+    http: HttpSettings = Field(default_factory=HttpSettings)  # made per load: workers follows the affinity
     ami: AmiSettings = AmiSettings()
     fastagi: FastAgiSettings = FastAgiSettings()
 

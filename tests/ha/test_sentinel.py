@@ -200,7 +200,7 @@ async def test_a_failover_under_load_fails_no_answer_and_shared_state_resumes(tm
         async with contextlib.AsyncExitStack() as stack:
             logs = [
                 await stack.enter_async_context(
-                    numlookup(tmp_path, f"api{n}", env, "api", "--port", str(port))
+                    numlookup(tmp_path, f"api{n}", env, "api", "--port", str(port), "--workers", "1")
                 )
                 for n, port in enumerate(ports)
             ]
