@@ -46,6 +46,13 @@ class Lookups:
         self.trusted = trusted  # is this peer a proxy whose X-Forwarded-Proto we believe?
         self.v1_bodies = V1Bodies()
 
+    def v1_outcome(self, raw: str) -> Outcome:
+        """What v1 shows: the registry's answer or a 404 (never libphonenumber's: see ``registry_answer``)."""
+        try:
+            return self.engine.registry_answer(raw)
+        except InvalidNumber as error:
+            return error
+
     async def outcome(self, raw: str) -> Outcome:
         try:
             return await self.engine.lookup(raw)
@@ -58,7 +65,7 @@ class Lookups:
             found = self.engine.russian_now(raw)
             if found is not None:  # most of it: a number in the registry, answered without an await
                 return web.Response(body=self.v1_bodies.body(*found), headers=JSON_HEADERS)
-            return reply_response(v1_reply(raw, await self.outcome(raw)))
+            return reply_response(v1_reply(raw, self.v1_outcome(raw)))
         return await self.queried(request, 1)
 
     async def v2(self, request: web.Request) -> web.Response:
@@ -74,11 +81,11 @@ class Lookups:
         if raw is None:
             return self.missing(request, version)
         raw = echoable(raw)
-        outcome = await self.outcome(raw)
         if version == 1:
+            outcome = self.v1_outcome(raw)
             reply = v1_reply(raw, outcome, field=query.get("field"), translit=is_on(query.get("translit")))
         else:
-            reply = v2_reply(raw, outcome, field=query.get("field"))
+            reply = v2_reply(raw, await self.outcome(raw), field=query.get("field"))
         return reply_response(reply)
 
     async def v1_batch(self, request: web.Request) -> web.Response:
@@ -88,7 +95,7 @@ class Lookups:
         translit = is_on(request.query.get("translit"))
         bodies: list[Body] = []
         for raw in numbers:
-            bodies.append(v1_body(raw, await self.outcome(raw), translit=translit)[1])
+            bodies.append(v1_body(raw, self.v1_outcome(raw), translit=translit)[1])
         return json_response(200, bodies)
 
     async def v2_batch(self, request: web.Request) -> web.Response:
