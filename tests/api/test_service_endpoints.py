@@ -205,9 +205,6 @@ class BrokenEngine(LookupEngine):
     async def lookup(self, raw: str) -> NoReturn:
         raise RuntimeError("a bug, not an input")
 
-    def russian_now(self, raw: str) -> NoReturn:
-        raise RuntimeError("a bug, not an input")
-
     def registry_answer(self, raw: str) -> NoReturn:
         raise RuntimeError("a bug, not an input")
 

@@ -13,7 +13,7 @@ from typing import Final
 
 from aiohttp import hdrs, web
 
-from worker.answer.model import RussianAnswer
+from worker.answer.model import Allocation, Operator, RussianAnswer
 from worker.answer.voxlink import (
     Body,
     Outcome,
@@ -62,10 +62,11 @@ class Lookups:
     async def v1(self, request: web.Request) -> web.Response:
         raw = bare_digits(request)
         if raw is not None:  # the hot path: ?num=<digits> and nothing else
-            found = self.engine.russian_now(raw)
-            if found is not None:  # most of it: a number in the registry, answered without an await
-                return web.Response(body=self.v1_bodies.body(*found), headers=JSON_HEADERS)
-            return reply_response(v1_reply(raw, self.v1_outcome(raw)))
+            outcome = self.v1_outcome(raw)  # no await: v1 needs nothing but the dataset
+            if isinstance(outcome, RussianAnswer):
+                body = self.v1_bodies.body(outcome, self.engine.dataset)
+                return web.Response(body=body, headers=JSON_HEADERS)
+            return reply_response(v1_reply(raw, outcome))
         return await self.queried(request, 1)
 
     async def v2(self, request: web.Request) -> web.Response:
@@ -153,31 +154,33 @@ class V1Bodies:
     Everything after ``full_num`` (operator, old operator, region, whatever :func:`voxlink.v1` writes) depends
     only on the number's range and its MNP recipient, which the dataset keeps as shared objects: their JSON is
     written once by :func:`voxlink.v1` itself and reused, and a request only writes its digits in front
-    (json.dumps of the whole body was a third of the handler's time). The memo belongs to one dataset (keys
-    are the objects' ids, valid while it lives) and is emptied when the engine serves another.
+    (json.dumps of the whole body was a third of the handler's time). An entry holds the objects it was
+    written for, so their ids (the keys) cannot be reused while it exists; the memo is emptied when the
+    engine serves another dataset, so as not to keep the old one's objects alive.
     """
 
     MAX_ENTRIES: Final = 500_000  # ~the registry's ranges; an unusual spread of recipients starts it over
 
     def __init__(self) -> None:
         self._dataset: Dataset | None = None
-        self._tails: dict[tuple[int, int], bytes] = {}
+        self._tails: dict[tuple[int, int], tuple[Allocation, Operator | None, bytes]] = {}
 
-    def body(self, dataset: Dataset, answer: RussianAnswer) -> bytes:
+    def body(self, answer: RussianAnswer, dataset: Dataset | None) -> bytes:
         if dataset is not self._dataset:
             self._dataset, self._tails = dataset, {}
         national = answer.national
         head = f'{{"code": "{national[:3]}", "num": "{national[3:]}", "full_num": "{national}"'
-        key = (id(answer.allocation), id(answer.ported_to))
-        tail = self._tails.get(key)
-        if tail is None:
+        allocation, ported_to = answer.allocation, answer.ported_to
+        key = (id(allocation), id(ported_to))
+        entry = self._tails.get(key)
+        if entry is None:
             text = to_json(v1(answer))
             if not text.startswith(head):  # a body this does not know how to split: written whole
                 return text.encode()
             if len(self._tails) >= self.MAX_ENTRIES:
                 self._tails = {}
-            tail = self._tails[key] = text[len(head) :].encode()
-        return head.encode() + tail
+            entry = self._tails[key] = (allocation, ported_to, text[len(head) :].encode())
+        return head.encode() + entry[2]
 
 
 def bare_digits(request: web.Request) -> str | None:

@@ -12,7 +12,6 @@ import logging
 
 from worker.answer.model import Answer, NotFound, RussianAnswer
 from worker.data.dataset.format import Dataset
-from worker.errors import InvalidNumber
 from worker.lookup.cache import AnswerCache, Cached, MemoryCache
 from worker.numbers import is_russian, parse
 
@@ -53,21 +52,6 @@ class LookupEngine:
         digits = parse(raw)
         found = self._local(digits)
         return self._compute(found, digits) if isinstance(found, str) else found
-
-    def russian_now(self, raw: str) -> tuple[Dataset, RussianAnswer] | None:
-        """The dataset's answer for a Russian number it holds, with that dataset; ``None`` for anything else
-        (invalid, foreign, not in the registry), which :meth:`lookup` answers. The HTTP hot path."""
-        dataset = self.dataset
-        if dataset is None:
-            return None
-        try:
-            digits = parse(raw)
-        except InvalidNumber:
-            return None
-        if not is_russian(digits):
-            return None
-        answer = dataset.russian(digits)
-        return None if answer is None else (dataset, answer)
 
     def registry_answer(self, raw: str) -> RussianAnswer | NotFound:
         """The dataset's answer, else :class:`NotFound`: all v1 can show (it answers 404 for anything else,
