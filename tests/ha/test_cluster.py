@@ -60,7 +60,8 @@ async def data_import(data_dir: Path, port: int) -> str:
 
 @contextlib.asynccontextmanager
 async def replica(root: Path, port: int, name: str) -> AsyncIterator[tuple[Settings, Any, LookupEngine]]:
-    settings = cluster_settings(root / name, port, rate_limit=5)
+    # the test clients come from loopback, which is exempt by default
+    settings = cluster_settings(root / name, port, rate_limit=5, rate_limit_exempt=[])
     async with open_redis(settings) as redis, open_engine(settings, redis) as engine:
         yield settings, redis, engine
 

@@ -25,7 +25,13 @@ from worker.data.dataset.redis_store import RedisSource
 from worker.data.dataset.store import LocalStore
 from worker.lookup.cache import MemoryCache, RedisCache
 from worker.lookup.engine import LookupEngine
-from worker.service.reload import DatasetSource, LocalSource, follow, switch_if_new
+from worker.service.reload import (
+    DatasetSource,
+    LocalSource,
+    follow,
+    stop_if_cancel_was_swallowed,
+    switch_if_new,
+)
 from worker.settings import RedisSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -142,6 +148,7 @@ async def _follow_switches(sentinels: list[Redis], pool: FailoverPool) -> None:
                 await pool.get_master_address()  # anything announced while not subscribed
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    stop_if_cancel_was_swallowed()
                     if message is not None and message["data"].split()[0].decode() == pool.service_name:
                         await pool.switch()
         except (RedisError, OSError) as error:
