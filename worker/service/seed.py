@@ -125,7 +125,7 @@ async def fetch_once(settings: Settings) -> UpdateReport | None:
     serving = LocalStore(settings.data_dir)
     try:
         report = await update_from_portal(settings)
-        if report.changed and report.version is not None and settings.redis.url:
+        if report.changed and report.version is not None and settings.redis.configured:
             async with open_redis(settings, uploads=True) as uploads:
                 assert uploads is not None
                 keep = settings.data.keep_versions
