@@ -1,12 +1,16 @@
 """HTTP API throughput and latency under wrk: v1, v2 and batch over random Russian mobile numbers.
 
-    python bench/api.py [--data-dir /tmp/numlookup-bench/data] [--workers 2] [--connections 64]
-                        [--duration 10] [--batch 100] [--rounds 3] [--rate-limit [--redis URL]]
+    python bench/api.py [--data-dir /tmp/numlookup-bench/data] [--workers N] [--connections 64]
+                        [--threads 2] [--duration 10] [--batch 100] [--rounds 3] [--no-batch]
+                        [--rate-limit [--redis URL]]
 
-Starts ``numlookup api --workers N`` (rate limit off, no Redis) on the data dir bench/data_import.py built,
-then a bare aiohttp app serving a fixed body on the same server setup: the ceiling of aiohttp itself on this
-machine, measured in the same run, since the machine is shared. Prints requests/s and p50/p99 for each run
-and, after ``--rounds`` rounds, the median of each.
+Each round starts a bare aiohttp app serving a fixed v1 body on the API's server setup (uvloop, reuse_port,
+N processes): the ceiling of aiohttp itself on this machine, measured in the same run, since the machine is
+shared; then ``numlookup api`` with its default worker count (one per core; ``--workers`` to choose) on the
+data dir bench/data_import.py built (rate limit off, no Redis). Prints requests/s and p50/p99 for each run
+and, after ``--rounds`` rounds, the median of each and the median of the rounds' v1/baseline and
+v2/baseline ratios (each round's own baseline: the load from other users of the machine changes between
+rounds).
 wrk (Debian package ``wrk``) runs on the same cores as the server.
 """
 
@@ -32,7 +36,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from worker.data.dataset.store import LocalStore
+from worker.settings import default_workers
 
+BASELINE, V1, V2 = "baseline: bare aiohttp", "v1  GET /get/", "v2  GET /get/v2/"
 DEFAULT_DATA = Path("/tmp/numlookup-bench/data")  # written by bench/data_import.py
 
 # wrk builds a pool of requests once per thread and cycles through it, so Lua costs nothing per request.
@@ -147,15 +153,18 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="a data dir (NUMLOOKUP_DATA_DIR)")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, help="API processes (default: numlookup's, one per core)")
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--duration", type=int, default=10, help="seconds per run")
     parser.add_argument("--batch", type=int, default=100, help="numbers per batch request")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the medians are printed at the end")
+    parser.add_argument("--no-batch", action="store_true", help="skip the batch runs")
     parser.add_argument("--rate-limit", action="store_true", help="also v1 with the limit counting")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/15", help="Redis for --rate-limit")
     args = parser.parse_args()
+    if args.workers is None:
+        args.workers = default_workers()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     version = LocalStore(args.data_dir).current_version()
@@ -175,6 +184,10 @@ def main() -> None:
     for name, runs in results.items():
         median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
         report(name, median, args.batch if "batch" in name else 1)
+    baselines = [run["rps"] for run in results[BASELINE]]
+    for name in (V1, V2):
+        ratios = [run["rps"] / base for run, base in zip(results[name], baselines, strict=True)]
+        print(f"{name.split()[0]} / baseline, median of the rounds' ratios: {statistics.median(ratios):.2f}")
 
 
 def one_round(
@@ -188,20 +201,22 @@ def one_round(
     port = free_port()
     baseline = start([sys.executable, __file__, "--serve-baseline", str(port), str(args.workers)], 1, env)
     try:
-        measure("baseline: bare aiohttp", GET_ITEM % "/get/?num=")
+        measure(BASELINE, GET_ITEM % "/get/?num=")
     finally:
         stop(baseline)
     port = free_port()
-    command = [sys.executable, "-m", "worker", "--data-dir", str(data_dir), "api",
-               "--port", str(port), "--workers", str(args.workers)]  # fmt: skip
+    command = [sys.executable, "-m", "worker", "--data-dir", str(data_dir), "api", "--port", str(port)]
+    if args.workers != default_workers():
+        command += ["--workers", str(args.workers)]
     server = start(command, args.workers, env)
     try:
-        if "v1  GET /get/" not in results:
+        if V1 not in results:
             print(f"random mobile numbers found in the dataset: {answered_share(port):.0%}")
-        measure("v1  GET /get/", GET_ITEM % "/get/?num=")
-        measure("v2  GET /get/v2/", GET_ITEM % "/get/v2/?num=")
-        measure(f"v1  POST batch of {args.batch}", BATCH_ITEM % (args.batch, "/get/batch"), args.batch)
-        measure(f"v2  POST batch of {args.batch}", BATCH_ITEM % (args.batch, "/get/v2/batch"), args.batch)
+        measure(V1, GET_ITEM % "/get/?num=")
+        measure(V2, GET_ITEM % "/get/v2/?num=")
+        if not args.no_batch:
+            measure(f"v1  POST batch of {args.batch}", BATCH_ITEM % (args.batch, "/get/batch"), args.batch)
+            measure(f"v2  POST batch of {args.batch}", BATCH_ITEM % (args.batch, "/get/v2/batch"), args.batch)
     finally:
         stop(server)
     if args.rate_limit:

@@ -100,3 +100,13 @@ async def test_russian_answers_skip_the_caches(redis: Redis, dataset: Dataset) -
     assert isinstance(await engine.lookup("79170415564"), RussianAnswer)
     assert shared.hits == shared.misses == 0
     assert await redis.dbsize() == 0
+
+
+def test_registry_answer_never_asks_libphonenumber(engine: LookupEngine) -> None:
+    """What v1 asks: the registry, else NotFound; never libphonenumber (a 404 in v1 anyway, ~60 µs)."""
+    assert isinstance(engine.registry_answer("74959898533"), RussianAnswer)
+    assert engine.registry_answer("79990000000") == NotFound("79990000000")
+    assert engine.registry_answer("+358181201235") == NotFound("358181201235")
+    assert engine.memory.misses == engine.memory.hits == 0  # nothing was computed, nothing looked up
+    with pytest.raises(InvalidNumber):
+        engine.registry_answer("x")

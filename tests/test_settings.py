@@ -62,3 +62,50 @@ def test_exempt_networks_and_staleness_from_the_environment(monkeypatch: pytest.
     monkeypatch.setenv("NUMLOOKUP_DATA__STALE_AFTER_DAYS", "0")
     with pytest.raises(ConfigError):
         load_settings()
+
+
+def test_sentinel_and_cluster_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NUMLOOKUP_REDIS__SENTINELS", '["10.0.0.1:26379", "sentinel-b:26380"]')
+    monkeypatch.setenv("NUMLOOKUP_REDIS__SERVICE", "numbers")
+    settings = load_settings()
+    assert settings.redis.configured
+    assert settings.redis.sentinel_addresses() == [("10.0.0.1", 26379), ("sentinel-b", 26380)]
+    assert settings.redis.service == "numbers"
+    monkeypatch.delenv("NUMLOOKUP_REDIS__SENTINELS")
+    assert not load_settings().redis.configured
+    monkeypatch.setenv("NUMLOOKUP_REDIS__CLUSTER", "true")
+    monkeypatch.setenv("NUMLOOKUP_REDIS__URL", "redis://10.0.0.5:7000/0")
+    assert load_settings().redis.cluster
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("NUMLOOKUP_REDIS__SENTINELS", '["10.0.0.1"]', "a sentinel is host:port"),
+        ("NUMLOOKUP_REDIS__SENTINELS", '["10.0.0.1:99999"]', "a sentinel is host:port"),
+        ("NUMLOOKUP_REDIS__CLUSTER", "true", "redis.cluster needs redis.url"),
+    ],
+)
+def test_bad_high_availability_settings_are_refused(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.delenv("NUMLOOKUP_REDIS__URL", raising=False)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=message):
+        load_settings()
+
+
+def test_sentinels_and_cluster_exclude_each_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NUMLOOKUP_REDIS__SENTINELS", '["10.0.0.1:26379"]')
+    monkeypatch.setenv("NUMLOOKUP_REDIS__CLUSTER", "true")
+    monkeypatch.setenv("NUMLOOKUP_REDIS__URL", "redis://10.0.0.5:7000/0")
+    with pytest.raises(ConfigError, match="exclude each other"):
+        load_settings()
+
+
+def test_the_api_runs_one_process_per_core_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NUMLOOKUP_HTTP__WORKERS", raising=False)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2})
+    assert load_settings().http.workers == 3
+    monkeypatch.setenv("NUMLOOKUP_HTTP__WORKERS", "1")
+    assert load_settings().http.workers == 1

@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -38,6 +46,14 @@ def default_brands_file() -> Path:
     return Path(__file__).resolve().parent.parent / "config" / "brands.toml"
 
 
+def default_workers() -> int:
+    """One API process per core this process may run on (the CPU affinity a container or systemd gives)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class RedisSettings(Section):
     url: str | None = None  # e.g. redis://127.0.0.1:6379/0; unset = embedded store, no shared cache
     prefix: str = "numlookup"
@@ -46,6 +62,39 @@ class RedisSettings(Section):
     # against ~30 µs for libphonenumber itself and 0.15 µs for the in-process cache (docs/performance.md).
     cache: bool = False
     timeout: float = Field(0.5, gt=0)  # seconds; a slower Redis is treated as absent
+    # High availability (docs/redis.md). Sentinel: the master named ``service`` is found through these
+    # sentinels (``host:port``) and followed across failovers; ``url``, if set, gives only the database,
+    # user and password. Cluster: ``url`` names any node, the others are discovered.
+    sentinels: list[str] = Field(default_factory=list)
+    service: str = "mymaster"
+    cluster: bool = False
+
+    @field_validator("sentinels")
+    @classmethod
+    def _host_port(cls, sentinels: list[str]) -> list[str]:
+        for address in sentinels:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"a sentinel is host:port, not {address!r}")
+        return sentinels
+
+    @model_validator(mode="after")
+    def _one_topology(self) -> RedisSettings:
+        if self.sentinels and self.cluster:
+            raise ValueError(
+                "redis.sentinels and redis.cluster exclude each other (a cluster fails over itself)"
+            )
+        if self.cluster and not self.url:
+            raise ValueError("redis.cluster needs redis.url naming any node of the cluster")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        """Whether numlookup uses Redis at all."""
+        return bool(self.url or self.sentinels)
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        return [(host, int(port)) for host, _, port in (item.rpartition(":") for item in self.sentinels)]
 
 
 class DataSettings(Section):
@@ -67,7 +116,7 @@ class DataSettings(Section):
 class HttpSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    workers: int = Field(1, ge=1)
+    workers: int = Field(default_factory=default_workers, ge=1)  # API processes sharing the port
     rate_limit: float = Field(10.0, ge=0)  # requests per second per client address; 0 = off
     trusted_proxies: list[str] = Field(default_factory=list)  # peers whose X-Forwarded-For is believed
     # Client networks the rate limit never applies to: by default this host (a dialplan's CURL() per call).
@@ -201,7 +250,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     redis: RedisSettings = RedisSettings()
     data: DataSettings = DataSettings()
-    http: HttpSettings = HttpSettings()
+    http: HttpSettings = Field(default_factory=HttpSettings)  # made per load: workers follows the affinity
     ami: AmiSettings = AmiSettings()
     fastagi: FastAgiSettings = FastAgiSettings()
     upstreams: list[UpstreamSource] = Field(default_factory=list)  # off unless listed: numbers leave the host

@@ -115,5 +115,5 @@ async def test_claim_is_short_lived(redis: Redis) -> None:
     assert await claims.claim("pbx", "1.1") is True
     assert await claims.claim("pbx", "1.1") is False
     assert await claims.claim("other-pbx", "1.1") is True  # Uniqueids are per Asterisk
-    ttl = await redis.pttl("t:ami:claim:pbx:1.1")
+    ttl = await redis.pttl("{t:ami:claim}:pbx:1.1")
     assert 0 < ttl <= 500

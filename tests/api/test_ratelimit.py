@@ -87,8 +87,8 @@ async def test_replicas_share_the_count_through_redis(make_client: MakeClient, r
     assert await statuses(first, 2) == [200, 200]
     assert await statuses(second, 2) == [200, 429]
     assert await statuses(first, 1) == [429]
-    assert await redis.get(f"numlookup:rate:127.0.0.1:{int(NOW)}") == b"5"
-    assert 0 < await redis.ttl(f"numlookup:rate:127.0.0.1:{int(NOW)}") <= 2
+    assert await redis.get(f"{{numlookup:rate:{int(NOW)}}}:127.0.0.1") == b"5"
+    assert 0 < await redis.ttl(f"{{numlookup:rate:{int(NOW)}}}:127.0.0.1") <= 2
 
 
 async def test_forwarded_for_from_a_trusted_proxy_names_the_client(make_client: MakeClient) -> None:
@@ -235,4 +235,4 @@ async def test_concurrent_requests_through_redis_are_counted_exactly(
 
     results = await asyncio.gather(*(status() for _ in range(12)))
     assert sorted(results) == [200] * 5 + [429] * 7
-    assert await redis.get(f"numlookup:rate:127.0.0.1:{int(NOW)}") == b"12"
+    assert await redis.get(f"{{numlookup:rate:{int(NOW)}}}:127.0.0.1") == b"12"

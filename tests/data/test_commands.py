@@ -14,6 +14,7 @@ from tests.conftest import REAL_REDIS_URL
 from tests.data.conftest import FIXTURES, REAL_DEF
 from worker.cli.main import main
 from worker.cli.progress import Progress
+from worker.data.dataset.redis_store import Keys
 from worker.data.dataset.store import LocalStore
 
 
@@ -71,7 +72,7 @@ def test_import_publishes_to_redis(
         client = Redis.from_url(REAL_REDIS_URL)
         try:
             await client.ping()
-            return await client.get("nlclitest:dataset:current")
+            return await client.get(Keys("nlclitest").current)
         finally:
             await client.aclose()
 
@@ -94,8 +95,9 @@ def test_import_publishes_to_redis(
 async def forget(prefix: str) -> None:
     client = Redis.from_url(REAL_REDIS_URL)
     try:
-        async for key in client.scan_iter(match=f"{prefix}:*"):
-            await client.delete(key)
+        for pattern in (f"{prefix}:*", f"{{{prefix}:*"):  # plain keys, and keys with a hash tag
+            async for key in client.scan_iter(match=pattern):
+                await client.delete(key)
     finally:
         await client.aclose()
 

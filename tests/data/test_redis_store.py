@@ -70,7 +70,7 @@ async def test_old_versions_are_pruned(redis: Redis, tmp_path: Path) -> None:
         published.append(directory.name)
     versions = [item.decode() for item in await redis.zrange(Keys(PREFIX).versions, 0, -1)]
     assert versions == published[-2:]
-    leftovers = [key async for key in redis.scan_iter(match=f"{PREFIX}:dataset:{published[0]}:*")]
+    leftovers = [key async for key in redis.scan_iter(match=f"{{{PREFIX}:dataset:{published[0]}}}:*")]
     assert leftovers == []
     assert await redis.get(Keys(PREFIX).current) == published[-1].encode()
 

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from tests.conftest import REAL_REDIS_URL
 from tests.update.portal_fake import ROWS, FakePortal, registry_csv
 from worker.cli.main import main
+from worker.data.dataset.redis_store import Keys
 from worker.data.dataset.store import LocalStore
 
 MTS_INN, MEGAFON_INN = "7740000076", "7812014560"
@@ -148,13 +149,13 @@ def test_rollback_sets_the_redis_current_key(
     try:
         assert run(cli, "update") == 0
         first = cli.current_version()
-        assert client.get(f"{prefix}:dataset:current") == first.encode()  # type: ignore[union-attr]
+        assert client.get(Keys(prefix).current) == first.encode()  # type: ignore[union-attr]
         rows = [*ROWS["DEF-9xx.csv"], (999, 0, 99999, 'ООО "НОВЫЙ"', "г. Москва", "7700000001")]
         portal_thread[0].publish("DEF-9xx.csv", registry_csv(rows), datetime(2026, 9, 1))
         assert run(cli, "update") == 0
-        assert client.get(f"{prefix}:dataset:current") == cli.current_version().encode()  # type: ignore[union-attr]
+        assert client.get(Keys(prefix).current) == cli.current_version().encode()  # type: ignore[union-attr]
         assert run(cli, "rollback") == 0
-        assert client.get(f"{prefix}:dataset:current") == first.encode()  # type: ignore[union-attr]
+        assert client.get(Keys(prefix).current) == first.encode()  # type: ignore[union-attr]
     finally:
         client.flushdb()
         client.close()

@@ -36,14 +36,21 @@ ITEMS: Final = web.AppKey("items", RateLimiter)  # the budget of numbers in batc
 METRICS: Final = web.AppKey("metrics", metrics.HttpCollector)
 REGISTRY: Final = web.AppKey("registry", CollectorRegistry)
 PAGE: Final = web.AppKey("page", bytes)
+SIBLINGS: Final = web.AppKey[metrics.Siblings | None]("siblings")
 # The text format generate_latest() writes. Not CONTENT_TYPE_LATEST, which says version=1.0.0 since
 # prometheus_client 0.23: this keeps the header scrapers have always seen.
 METRICS_HEADERS: Final = headers_for(CONTENT_TYPE_PLAIN_0_0_4, cors=False)
 
 
 def create_app(
-    settings: Settings, engine: LookupEngine, *, redis: Redis | None = None, ami_state: AmiState | None = None
+    settings: Settings,
+    engine: LookupEngine,
+    *,
+    redis: Redis | None = None,
+    ami_state: AmiState | None = None,
+    siblings: metrics.Siblings | None = None,
 ) -> web.Application:
+    """The API; ``siblings``: the other processes of ``--workers N``, whose series ``/metrics`` includes."""
     http = settings.http
     limiter = RateLimiter(
         http.rate_limit, redis, prefix=settings.redis.prefix, timeout=settings.redis.timeout
@@ -67,6 +74,7 @@ def create_app(
     app[ENGINE] = engine
     app[REDIS] = redis
     app[AMI_STATE] = ami_state
+    app[SIBLINGS] = siblings
     app[LIMITER] = limiter
     app[ITEMS] = items
     app[METRICS] = metrics.HttpCollector(stats, engine, limiter)
@@ -196,4 +204,10 @@ async def metrics_view(request: web.Request) -> web.Response:
     redis = app[REDIS]
     if redis is not None:
         app[METRICS].redis_up = await health.redis_reachable(redis, app[SETTINGS].redis.timeout)
-    return web.Response(body=generate_latest(app[REGISTRY]), headers=METRICS_HEADERS)
+    siblings = app[SIBLINGS]
+    if siblings is None or request.query.get("scope") == metrics.PROCESS_ONLY:
+        return web.Response(body=generate_latest(app[REGISTRY]), headers=METRICS_HEADERS)
+    others = await siblings.families()
+    everyone = CollectorRegistry()
+    everyone.register(metrics.Merged([*app[REGISTRY].collect(), *others]))
+    return web.Response(body=generate_latest(everyone), headers=METRICS_HEADERS)

@@ -2,21 +2,36 @@
 
 Recording a request is a couple of dict and list updates (:class:`Metrics`; no locks: one event loop per
 process), so the hot path pays almost nothing. :class:`HttpCollector` reads those numbers, the engine's cache
-counters and the rate limiter's when ``/metrics`` is scraped; prometheus_client writes the exposition. With
-``--workers N`` each process keeps its own numbers and labels them with ``pid``.
+counters and the rate limiter's when ``/metrics`` is scraped; prometheus_client writes the exposition.
+
+With ``--workers N`` each process keeps its own numbers and labels them with ``pid``, and one scrape reports
+every process: :class:`Siblings` asks the others for theirs at scrape time, over Unix sockets in a directory
+the parent made, and the families are merged by name (docs/api.md says why not prometheus_client's
+multiprocess mode).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Final
 
+import aiohttp
 from prometheus_client.core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 
 from worker.api.ratelimit import RateLimiter
 from worker.lookup.engine import LookupEngine
 from worker.metrics import Histogram, bucket_labels, counter, gauge, histogram_family
+
+log = logging.getLogger(__name__)
+
+SIBLING_TIMEOUT: Final = 1.0  # seconds a sibling gets to answer a scrape; a stuck one is left out
+PROCESS_ONLY: Final = "process"  # /metrics?scope=process: this process's series alone (what siblings ask)
 
 # Seconds: the v1 target is p99 ≤ 10 ms, so most of the resolution sits below that.
 BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -91,3 +106,55 @@ class HttpCollector:
             value = getattr(cache, attribute, None)  # a shared cache without counters is left out
             if isinstance(value, int):
                 yield (self.stats.pid, name), value
+
+
+class Siblings:
+    """The other API processes of ``numlookup api --workers N``, reachable at ``<directory>/<pid>.sock``.
+
+    The parent makes the directory; each child listens on its own socket there as well as on the shared port.
+    A socket whose process is gone refuses the connection and is skipped.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.socket = directory / f"{os.getpid()}.sock"
+
+    async def families(self) -> list[Metric]:
+        """Every sibling's metric families; those that did not answer in time are left out."""
+        others = sorted(path for path in self.directory.glob("*.sock") if path != self.socket)
+        replies = await asyncio.gather(*(self._scrape(path) for path in others), return_exceptions=True)
+        families: list[Metric] = []
+        for path, reply in zip(others, replies, strict=True):
+            if isinstance(reply, BaseException):
+                log.debug("metrics of %s left out: %s", path.name, reply)
+                continue
+            families.extend(text_string_to_metric_families(reply))
+        return families
+
+    async def _scrape(self, path: Path) -> str:
+        timeout = aiohttp.ClientTimeout(total=SIBLING_TIMEOUT)
+        connector = aiohttp.UnixConnector(path=str(path))
+        async with (
+            aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
+            session.get(f"http://localhost/metrics?scope={PROCESS_ONLY}") as response,
+        ):
+            response.raise_for_status()
+            return await response.text()
+
+
+class Merged(Collector):
+    """Families of several processes as one collector: samples of families with the same name go together
+    (Prometheus wants each name once per exposition); every sample carries its process's ``pid`` label."""
+
+    def __init__(self, families: Iterable[Metric]) -> None:
+        merged: dict[str, Metric] = {}
+        for family in families:
+            existing = merged.get(family.name)
+            if existing is None:
+                merged[family.name] = family
+            else:
+                existing.samples.extend(family.samples)
+        self._families = list(merged.values())
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families

@@ -1,7 +1,8 @@
 """Rate limit per client address (:mod:`worker.api.addresses`): a fixed window, counted in Redis if any.
 
-Every replica shares the Redis counters (``numlookup:rate:<address>:<window>``, at most one round trip a
-request: :mod:`worker.api.counter`), so the limit holds for a client however the balancer spreads its
+Every replica shares the Redis counters (``{numlookup:rate:<window>}:<address>``, at most one round trip a
+request: :mod:`worker.api.counter`; the window is the hash tag, so a Redis Cluster keeps the counters that
+one round trip carries on one node), so the limit holds for a client however the balancer spreads its
 requests. Without Redis, or while Redis is failing, each process counts on its own; the switch back and
 forth is logged once per outage, and Redis is tried again ``retry_interval`` seconds after a failure.
 """
@@ -87,7 +88,7 @@ class RateLimiter:
         self._counter = (
             None if redis is None else RedisCounter(redis, ttl=self.local.window.seconds + 1, timeout=timeout)
         )
-        self._prefix = f"{prefix}:{kind}:"
+        self._prefix = f"{prefix}:{kind}"
         self.retry_interval = retry_interval  # how long to count locally after a Redis failure
         self._redis_down_until = 0.0
         self.failing = False
@@ -109,7 +110,7 @@ class RateLimiter:
         window = self.local.window
         number, remaining = window.current(now)
         try:
-            count = await counter.increment(f"{self._prefix}{client}:{number}", weight)
+            count = await counter.increment(f"{{{self._prefix}:{number}}}:{client}", weight)
         except (RedisError, OSError) as error:
             if not self.failing:
                 log.warning("rate limit: Redis unavailable (%s); counting per process", error)

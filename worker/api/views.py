@@ -15,8 +15,21 @@ from typing import Final
 
 from aiohttp import hdrs, web
 
-from worker.answer.voxlink import Body, Outcome, missing_num, v1_body, v1_reply, v2_body, v2_reply
-from worker.api.replies import echoable, error_response, json_response, reply_response
+from worker.answer.model import Allocation, Operator, RussianAnswer, source_of
+from worker.answer.voxlink import (
+    JSON,
+    Body,
+    Outcome,
+    missing_num,
+    to_json,
+    v1,
+    v1_body,
+    v1_reply,
+    v2_body,
+    v2_reply,
+)
+from worker.api.replies import SOURCED, echoable, error_response, json_response, reply_response
+from worker.data.dataset.format import Dataset
 from worker.errors import InvalidNumber
 from worker.lookup.engine import LookupEngine
 
@@ -51,6 +64,18 @@ class Lookups:
         self.body_timeout = body_timeout
         self.budget = budget  # the per-address budget of numbers in batches (worker.api.guard)
         self.trusted = trusted  # is this peer a proxy whose X-Forwarded-Proto we believe?
+        self.v1_bodies = V1Bodies()
+
+    def registry_outcome(self, raw: str) -> Outcome:
+        """What v1 shows: the registry's answer or a 404 (never libphonenumber's: see ``registry_answer``)."""
+        try:
+            return self.engine.registry_answer(raw)
+        except InvalidNumber as error:
+            return error
+
+    async def v1_outcome(self, raw: str) -> Outcome:
+        """v1's outcome: the dataset's alone, unless an upstream may know better (a ported number)."""
+        return self.registry_outcome(raw) if self.engine.upstream is None else await self.outcome(raw)
 
     @property
     def loaded(self) -> bool:
@@ -66,7 +91,14 @@ class Lookups:
     async def v1(self, request: web.Request) -> web.Response:
         raw = bare_digits(request)
         if raw is not None:  # the hot path: ?num=<digits> and nothing else
-            return reply_response(v1_reply(raw, await self.outcome(raw), loaded=self.loaded))
+            if self.engine.upstream is None:  # only the dataset can answer v1: no await, a memoised body
+                outcome = self.registry_outcome(raw)
+                if isinstance(outcome, RussianAnswer):
+                    body = self.v1_bodies.body(outcome, self.engine.dataset)
+                    return web.Response(body=body, headers=SOURCED[JSON, source_of(outcome)])
+            else:
+                outcome = await self.outcome(raw)  # an upstream may know the number was ported
+            return reply_response(v1_reply(raw, outcome, loaded=self.loaded))
         return await self.queried(request, 1)
 
     async def v2(self, request: web.Request) -> web.Response:
@@ -82,12 +114,12 @@ class Lookups:
         if raw is None:
             return self.missing(request, version)
         raw = echoable(raw)
-        outcome = await self.outcome(raw)
         if version == 1:
             translit = is_on(query.get("translit"))
+            outcome = await self.v1_outcome(raw)
             reply = v1_reply(raw, outcome, field=query.get("field"), translit=translit, loaded=self.loaded)
         else:
-            reply = v2_reply(raw, outcome, field=query.get("field"))
+            reply = v2_reply(raw, await self.outcome(raw), field=query.get("field"))
         return reply_response(reply)
 
     async def v1_batch(self, request: web.Request) -> web.Response:
@@ -165,6 +197,41 @@ class Lookups:
             else:
                 return error_response(400, f"Element {index} is not a number or a string")
         return result
+
+
+class V1Bodies:
+    """v1 bodies of numbers in the registry, written from a memo of everything after ``full_num``.
+
+    Everything after ``full_num`` (operator, old operator, region, whatever :func:`voxlink.v1` writes) depends
+    only on the number's range and its MNP recipient, which the dataset keeps as shared objects: their JSON is
+    written once by :func:`voxlink.v1` itself and reused, and a request only writes its digits in front
+    (json.dumps of the whole body was a third of the handler's time). An entry holds the objects it was
+    written for, so their ids (the keys) cannot be reused while it exists; the memo is emptied when the
+    engine serves another dataset, so as not to keep the old one's objects alive.
+    """
+
+    MAX_ENTRIES: Final = 500_000  # ~the registry's ranges; an unusual spread of recipients starts it over
+
+    def __init__(self) -> None:
+        self._dataset: Dataset | None = None
+        self._tails: dict[tuple[int, int], tuple[Allocation, Operator | None, bytes]] = {}
+
+    def body(self, answer: RussianAnswer, dataset: Dataset | None) -> bytes:
+        if dataset is not self._dataset:
+            self._dataset, self._tails = dataset, {}
+        national = answer.national
+        head = f'{{"code": "{national[:3]}", "num": "{national[3:]}", "full_num": "{national}"'
+        allocation, ported_to = answer.allocation, answer.ported_to
+        key = (id(allocation), id(ported_to))
+        entry = self._tails.get(key)
+        if entry is None:
+            text = to_json(v1(answer))
+            if not text.startswith(head):  # a body this does not know how to split: written whole
+                return text.encode()
+            if len(self._tails) >= self.MAX_ENTRIES:
+                self._tails = {}
+            entry = self._tails[key] = (allocation, ported_to, text[len(head) :].encode())
+        return head.encode() + entry[2]
 
 
 def bare_digits(request: web.Request) -> str | None:

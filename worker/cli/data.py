@@ -33,7 +33,7 @@ from worker.data.synthetic.registry import gen_registry
 from worker.data.updates import history, mnpsync
 from worker.data.updates.update import UpdateReport, parse_interval, run_every
 from worker.errors import DataError, NumlookupError
-from worker.service.exclusive import exclusive, in_thread, shown_url
+from worker.service.exclusive import exclusive, in_thread, shown_redis
 from worker.service.resources import open_redis, stop_on_signals
 from worker.service.seed import update_from_portal
 from worker.settings import Settings
@@ -172,8 +172,8 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     print(f"sources:   {', '.join(meta.sources) or '-'}")
     print(f"mnp:       {', '.join(meta.mnp_sources) or '-'}")
     print(f"local:     {store.root} ({len(store.versions())} versions kept)")
-    if settings.redis.url:
-        print(f"redis:     {shown_url(settings.redis.url)} {_redis_status(settings, meta.version)}")
+    if settings.redis.configured:
+        print(f"redis:     {shown_redis(settings)} {_redis_status(settings, meta.version)}")
     dataset.close()
     return 0
 

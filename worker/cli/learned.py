@@ -72,7 +72,7 @@ async def forget_superseded(settings: Settings, meta: Meta) -> None:
     here is a warning: the import itself is done."""
     if meta.mnp_updated is None:
         return
-    if not settings.redis.url and not (settings.data_dir / SQLITE_FILE).exists():
+    if not settings.redis.configured and not (settings.data_dir / SQLITE_FILE).exists():
         return  # no upstream cache here
 
     async def forget(before: float) -> int:

@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 class Claims:
     def __init__(self, redis: Redis | None, *, prefix: str, ttl: float) -> None:
         self._redis = redis
-        self._prefix = f"{prefix}:ami:claim:"
+        self._prefix = (
+            f"{{{prefix}:ami:claim}}:"  # one hash tag: a batch is one node's round trip in a cluster
+        )
         self._ttl_ms = max(1, int(ttl * 1000))
         self._owner = f"{socket.gethostname()}:{os.getpid()}"
         self._failing = False

@@ -59,6 +59,15 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
+def shown_redis(settings: Settings) -> str:
+    """Where Redis is, fit to print: the URL without its password, or the Sentinel service, or the cluster."""
+    redis = settings.redis
+    if redis.sentinels:
+        return f"Sentinel service {redis.service} via {','.join(redis.sentinels)}"
+    url = shown_url(redis.url or "")
+    return f"the cluster at {url}" if redis.cluster else url
+
+
 class Writer:
     """What a command holding the lock (and the lease) may do: make a version current everywhere."""
 
@@ -80,7 +89,7 @@ class Writer:
 
         ``done_locally`` says what already happened here, for the error: the local data dir keeps it.
         """
-        if not self.settings.redis.url:
+        if not self.settings.redis.configured:
             return
         if self.redis is None or self.lease is None:
             raise DataError(f"{done_locally}, but publishing to Redis failed: {self.unreachable}")
@@ -93,7 +102,7 @@ class Writer:
             raise DataError(f"{done_locally}, but publishing to Redis failed: {error}") from None
         except data_lease.LeaseLost as error:
             raise DataError(f"{done_locally}, but {error}") from None
-        self.say(f"{version} is current in Redis at {shown_url(self.settings.redis.url)}")
+        self.say(f"{version} is current in Redis at {shown_redis(self.settings)}")
 
     async def redis_versions(self) -> list[str]:
         """The versions Redis keeps (none without Redis)."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Final, Protocol
 
 from worker.data.dataset.format import Dataset
@@ -24,6 +26,10 @@ class DatasetSource(Protocol):
 
     async def load(self, version: str) -> Dataset: ...
 
+    def watching(self) -> contextlib.AbstractAsyncContextManager[asyncio.Event]:
+        """While open: an event set whenever the current version may have moved (polling still runs)."""
+        ...
+
 
 class LocalSource:
     """The embedded store on this machine's disk."""
@@ -37,9 +43,17 @@ class LocalSource:
     async def load(self, version: str) -> Dataset:
         return await asyncio.to_thread(self.store.open, version)
 
+    @contextlib.asynccontextmanager
+    async def watching(self) -> AsyncIterator[asyncio.Event]:
+        yield asyncio.Event()  # nothing announces a local import to other processes: polling finds it
+
 
 async def follow(source: DatasetSource, engine: LookupEngine, interval: float) -> None:
     """Keep ``engine`` on the source's current version; runs until cancelled.
+
+    The source is looked at when it announces news (Redis: a message on the version channel, within
+    milliseconds of an import) and every ``interval`` seconds regardless, which finds what a lost message
+    or a resubscription missed.
 
     The new version is loaded completely before the engine switches to it, so lookups never wait and
     never see a half-loaded dataset. A version that fails to load is logged once and the old one keeps
@@ -49,20 +63,24 @@ async def follow(source: DatasetSource, engine: LookupEngine, interval: float) -
     failed: str | None = None
     backoff = interval
     retry_at = 0.0
-    while True:
-        now = time.monotonic()
-        skip = failed if now < retry_at else None
-        try:
-            if await switch_to_current(source, engine, failed_version=skip, quiet_for=failed):
-                failed, backoff = None, interval
-        except VersionLoadFailed as error:
-            if error.version == failed:
-                backoff = min(backoff * 2, RETRY_CAP)
-            else:
-                failed, backoff = error.version, interval
-            retry_at = time.monotonic() + backoff
-        await asyncio.sleep(interval)
-        stop_if_cancel_was_swallowed()
+    async with source.watching() as news:
+        while True:
+            news.clear()  # before looking: news arriving while this pass runs wakes the next one at once
+            now = time.monotonic()
+            skip = failed if now < retry_at else None
+            try:
+                if await switch_to_current(source, engine, failed_version=skip, quiet_for=failed):
+                    failed, backoff = None, interval
+            except VersionLoadFailed as error:
+                if error.version == failed:
+                    backoff = min(backoff * 2, RETRY_CAP)
+                else:
+                    failed, backoff = error.version, interval
+                retry_at = time.monotonic() + backoff
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await news.wait()
+            stop_if_cancel_was_swallowed()
 
 
 def stop_if_cancel_was_swallowed() -> None:

@@ -9,15 +9,19 @@ import asyncio
 import contextlib
 import gc
 import importlib
+import itertools
 import logging
 import signal
 from collections.abc import AsyncIterator, Coroutine, Iterator
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 
 from worker import __version__
 from worker.data.dataset import redis_store
@@ -31,8 +35,14 @@ from worker.lookup.upstream.resolver import Upstreams, refreshing
 from worker.lookup.upstream.sources import Source
 from worker.lookup.upstream.stats import SourceState
 from worker.lookup.upstream.store import SQLITE_FILE, RedisStore, SqliteStore, UpstreamStore
-from worker.service.reload import DatasetSource, LocalSource, follow, switch_if_new
-from worker.settings import Settings
+from worker.service.reload import (
+    DatasetSource,
+    LocalSource,
+    follow,
+    stop_if_cancel_was_swallowed,
+    switch_if_new,
+)
+from worker.settings import RedisSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,28 +51,119 @@ UPLOAD_TIMEOUT = 120.0  # seconds: a dataset version is a 100 MB value, far past
 
 @contextlib.asynccontextmanager
 async def open_redis(settings: Settings, *, uploads: bool = False) -> AsyncIterator[Redis | None]:
-    """The Redis client of ``settings`` (``None`` when no URL is configured); closed when the block exits.
+    """The Redis client of ``settings`` (``None`` when Redis is not configured); closed when the block exits.
+
+    The only place numlookup makes Redis clients: a plain one for ``redis.url``, redis-py's Sentinel client
+    for ``redis.sentinels`` (it asks the sentinels for the master and follows it across failovers), or its
+    Cluster client for ``redis.cluster`` (it routes each key to the node that owns its slot).
 
     ``uploads=True`` is for the data commands: they move whole dataset versions, so they get a long socket
     timeout and redis-py's own retries; services get the short timeout and fail fast.
     """
-    if not settings.redis.url:
+    redis = settings.redis
+    if not redis.configured:
         yield None
         return
-    options: dict[str, Any] = {"socket_connect_timeout": settings.redis.timeout}
+    options: dict[str, Any] = {"socket_connect_timeout": redis.timeout}
     if uploads:
         options["socket_timeout"] = UPLOAD_TIMEOUT
     else:
-        options["socket_timeout"] = settings.redis.timeout
+        options["socket_timeout"] = redis.timeout
         options["health_check_interval"] = 10
         # One quick retry, no back-off: redis-py's default (3 retries with back-off) made every call to a
-        # dead Redis cost seconds, and callers here treat a failure as "no Redis" and carry on.
+        # dead Redis cost seconds, and callers here treat a failure as "no Redis" and carry on. After a
+        # Sentinel failover that one retry is what reconnects to the new master.
         options["retry"] = Retry(NoBackoff(), 1)
-    client = Redis.from_url(settings.redis.url, **options)
+    if redis.sentinels:
+        async with _sentinel_master(redis, options) as client:
+            yield client
+        return
+    assert redis.url is not None  # configured without sentinels
+    # RedisCluster has every command numlookup sends (pipelines split by node, PUBLISH reaches every node),
+    # and keys used together share a hash tag, so the rest of numlookup treats it as a Redis.
+    client = (
+        cast(Redis, RedisCluster.from_url(redis.url, **options))
+        if redis.cluster
+        else Redis.from_url(redis.url, **options)
+    )
     try:
         yield client
     finally:
         await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _sentinel_master(redis: RedisSettings, options: dict[str, Any]) -> AsyncIterator[Redis]:
+    """The master of ``redis.service`` through redis-py's Sentinel; ``redis.url`` may add db and password."""
+    credentials = (
+        {key: value for key, value in parse_url(redis.url).items() if key in ("db", "username", "password")}
+        if redis.url
+        else {}
+    )
+    timeouts = {"socket_timeout": redis.timeout, "socket_connect_timeout": redis.timeout}
+    addresses = redis.sentinel_addresses()
+    sentinel = Sentinel(addresses, sentinel_kwargs=timeouts, **options, **credentials)  # type: ignore[no-untyped-call]
+    client = sentinel.master_for(redis.service, connection_pool_class=FailoverPool)
+    pool = cast(FailoverPool, client.connection_pool)
+    switches = asyncio.create_task(_follow_switches(sentinel.sentinels, pool), name="sentinel-switches")
+    try:
+        yield client
+    finally:
+        switches.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await switches
+        await client.aclose()
+        for each in sentinel.sentinels:
+            await each.aclose()
+
+
+class FailoverPool(SentinelConnectionPool):
+    """redis-py's Sentinel pool, saying once when the master moved, and able to move every connection."""
+
+    _known: Any = None  # the master last seen; many connections reconnect at once, one of them says it
+
+    async def get_master_address(self) -> Any:
+        address = await super().get_master_address()  # type: ignore[no-untyped-call]
+        before, self._known = self._known, address
+        if before is not None and address != before:
+            log.warning("Redis master %s moved from %s:%s to %s:%s", self.service_name, *before, *address)
+        return address
+
+    async def ensure_connection(self, connection: Any) -> None:
+        """Connected, and to the master last announced: a connection that was connecting while the master
+        moved (it had asked before the move) would otherwise keep talking to the old one."""
+        await super().ensure_connection(connection)
+        if self._known is not None and (connection.host, connection.port) != tuple(self._known):
+            await connection.disconnect()
+            await connection.connect()
+
+    async def switch(self) -> None:
+        """The sentinels announced a new master: close every connection, so each reconnects to it."""
+        await self.get_master_address()
+        await self.disconnect(inuse_connections=True)  # a command in flight fails over by its one retry
+
+
+async def _follow_switches(sentinels: list[Redis], pool: FailoverPool) -> None:
+    """Move to a new master the moment the sentinels announce it (``+switch-master``).
+
+    redis-py asks the sentinels for the master only when a connection breaks, and after ``SENTINEL FAILOVER``
+    the old master stays up and takes writes until the sentinels demote it, about ten seconds later: without
+    this, replicas would keep counting and claiming there while their peers use the new one.
+    """
+    for attempt in itertools.count():
+        sentinel = sentinels[attempt % len(sentinels)]  # the next one when one is unreachable
+        try:
+            async with sentinel.pubsub() as pubsub:
+                await pubsub.subscribe("+switch-master")
+                await pool.get_master_address()  # anything announced while not subscribed
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    stop_if_cancel_was_swallowed()
+                    if message is not None and message["data"].split()[0].decode() == pool.service_name:
+                        await pool.switch()
+        except (RedisError, OSError) as error:
+            log.debug("sentinel %s: %s", sentinel, error)
+        await asyncio.sleep(1.0)
 
 
 def dataset_source(settings: Settings, redis: Redis | None, *, republish: bool = False) -> DatasetSource:

@@ -22,11 +22,15 @@ import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
+from worker.api.metrics import Siblings
 from worker.api.site import api_site
 from worker.asterisk.worker import start_worker
 from worker.errors import ConfigError, NumlookupError
@@ -83,24 +87,33 @@ async def serve_worker(settings: Settings, stop: asyncio.Event | None = None) ->
             log.info("stopping the worker")
 
 
-async def serve_api_process(settings: Settings, *, reuse_port: bool = False, fetch: bool = True) -> None:
+async def serve_api_process(
+    settings: Settings, *, reuse_port: bool = False, fetch: bool = True, siblings: Path | None = None
+) -> None:
     """One API process's whole life: Redis, engine, API; returns after SIGTERM or SIGINT, once drained.
 
     ``fetch``: this process is the one that tries the portal while the bundled snapshot serves (of several
-    ``--workers``, only the first; the others follow the new version like any replica).
+    ``--workers``, only the first; the others follow the new version like any replica). ``siblings``: the
+    directory where the processes of ``--workers N`` meet for one ``/metrics`` of all.
     """
     with stop_on_signals() as stop:
         async with (
             open_redis(settings) as redis,
             open_engine(settings, redis) as engine,
-            api_site(settings, engine, redis, reuse_port=reuse_port),
+            api_site(
+                settings,
+                engine,
+                redis,
+                reuse_port=reuse_port,
+                siblings=None if siblings is None else Siblings(siblings),
+            ),
             portal_on_start(settings, engine, enabled=fetch),
         ):
             await stop.wait()
             log.info("shutting down")
 
 
-def _api_child(settings: Settings, fetch: bool) -> None:
+def _api_child(settings: Settings, fetch: bool, siblings: Path) -> None:
     """Entry point of each ``--workers`` child (spawned: a fresh interpreter, nothing inherited)."""
     logging.basicConfig(
         level=settings.log_level.upper(),
@@ -108,7 +121,7 @@ def _api_child(settings: Settings, fetch: bool) -> None:
         stream=sys.stderr,
     )
     try:
-        run_event_loop(serve_api_process(settings, reuse_port=True, fetch=fetch))
+        run_event_loop(serve_api_process(settings, reuse_port=True, fetch=fetch, siblings=siblings))
     except NumlookupError as error:  # one line, as the single-process API's
         print(f"numlookup: {error}", file=sys.stderr)
         sys.exit(2)
@@ -143,8 +156,9 @@ def serve_api(settings: Settings) -> int:
         return 0
     check_port_free(settings)
     context = multiprocessing.get_context("spawn")
+    siblings = Path(tempfile.mkdtemp(prefix="numlookup-api-"))  # each child's socket for the others' scrapes
     children = [
-        context.Process(target=_api_child, args=(settings, n == 0), name=f"numlookup-api-{n}")
+        context.Process(target=_api_child, args=(settings, n == 0, siblings), name=f"numlookup-api-{n}")
         for n in range(workers)
     ]
     stopping = False
@@ -169,5 +183,6 @@ def serve_api(settings: Settings) -> int:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        shutil.rmtree(siblings, ignore_errors=True)
     codes = [child.exitcode or 0 for child in children]
     return 0 if stopping and all(code == 0 for code in codes) else 1

@@ -3,9 +3,11 @@
 The data dir's lock (:mod:`worker.data.dataset.lock`) serialises the commands of one host; two hosts with
 their own data dirs that publish to one Redis take this lease as well. Keys (``P`` is the Redis prefix)::
 
-    P:dataset:lease        "<fence> <holder>", set NX with a time to live, renewed while the command runs
-    P:dataset:fence        a counter: every lease gets a larger fencing token than any before it
-    P:dataset:fenced       the token of the last holder that moved P:dataset:current
+    {P:dataset}:lease      "<fence> <holder>", set NX with a time to live, renewed while the command runs
+    {P:dataset}:fence      a counter: every lease gets a larger fencing token than any before it
+    {P:dataset}:fenced     the token of the last holder that moved {P:dataset}:current
+
+(the hash tag keeps them in the slot of ``{P:dataset}:current``, which the fenced move changes with them).
 
 A holder that stalled past its time to live (a paused VM, a long GC) may still believe it holds the lease:
 moving ``P:dataset:current`` is therefore checked in one transaction (WATCH/MULTI) against the lease still
@@ -39,8 +41,9 @@ class LeaseLost(DataError):
 class Lease:
     def __init__(self, redis: Redis, prefix: str, holder: str, *, ttl: float = TTL) -> None:
         self.redis, self.holder, self.ttl = redis, holder, ttl
-        root = f"{prefix}:dataset"
-        self.key, self.fence_key, self.fenced_key = f"{root}:lease", f"{root}:fence", f"{root}:fenced"
+        # One hash tag with P:dataset:current, so the fenced move is one transaction in a Redis Cluster too.
+        tag = f"{{{prefix}:dataset}}"
+        self.key, self.fence_key, self.fenced_key = f"{tag}:lease", f"{tag}:fence", f"{tag}:fenced"
         self.fence = 0
         self.value = ""
 

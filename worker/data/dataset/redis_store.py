@@ -1,27 +1,33 @@
 """The dataset in Redis: one import publishes a version there and every replica switches to it.
 
-Keys (``P`` is ``settings.redis.prefix``)::
+Keys (``P`` is ``settings.redis.prefix``); the part in braces is the Redis Cluster hash tag, so the keys
+that are used together live in one slot (one version's files and manifest; the pointer and the history)::
 
-    P:dataset:<version>:<file>        a version directory's file, as one binary value
-    P:dataset:<version>:<file>:<n>    ... or in 256 MB chunks when larger (Redis values stop at 512 MB)
-    P:dataset:<version>:manifest      JSON {file: {size, chunks, sha256}}
-    P:dataset:versions                sorted set of published versions (score: publication time)
-    P:dataset:current                 the version every replica serves, set last
+    {P:dataset:<version>}:<file>        a version directory's file, as one binary value
+    {P:dataset:<version>}:<file>:<n>    ... or in 256 MB chunks when larger (Redis values stop at 512 MB)
+    {P:dataset:<version>}:manifest      JSON {file: {size, chunks, sha256}}
+    {P:dataset}:versions                sorted set of published versions (score: publication time)
+    {P:dataset}:current                 the version every replica serves, set last
+    {P:dataset}:restoring               held while one replica re-publishes into a Redis that lost its data
+    P:dataset:switched                  channel: the version, published each time ``current`` moves
 
 A replica downloads a version it does not have into its own data dir (scratch directory, checked against the
 manifest's sizes and hashes, then published atomically) and opens it from there, memory-mapped like any local
-version. If Redis cannot be reached the replica logs it and keeps serving its local data.
+version. Replicas hear of a new version on the channel at once and also poll ``current`` (a message missed
+while disconnected is found by the next poll). If Redis cannot be reached the replica logs it and keeps
+serving its local data.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -38,20 +44,23 @@ log = logging.getLogger(__name__)
 
 CHUNK: Final = 256 * 1024 * 1024
 RESTORE_HOLD: Final = 300  # seconds one replica may take to re-publish before another may try
+LISTEN_WAIT: Final = 1.0  # seconds one read of the channel waits (redis-py's socket timeout is shorter)
+RESUBSCRIBE_DELAY: Final = 1.0  # seconds between tries to subscribe while Redis is unreachable
 
 
 class Keys:
     def __init__(self, prefix: str) -> None:
         self.root = f"{prefix}:dataset"
-        self.current = f"{self.root}:current"
-        self.versions = f"{self.root}:versions"
-        self.restoring = f"{self.root}:restoring"  # held by the replica re-publishing after Redis lost it
+        self.current = f"{{{self.root}}}:current"
+        self.versions = f"{{{self.root}}}:versions"
+        self.restoring = f"{{{self.root}}}:restoring"  # held by the replica re-publishing after Redis lost it
+        self.channel = f"{self.root}:switched"  # channels have no slot: a cluster delivers to every node
 
     def manifest(self, version: str) -> str:
-        return f"{self.root}:{version}:manifest"
+        return f"{{{self.root}:{version}}}:manifest"
 
     def file(self, version: str, name: str, chunk: int | None = None) -> str:
-        base = f"{self.root}:{version}:{name}"
+        base = f"{{{self.root}:{version}}}:{name}"
         return base if chunk is None else f"{base}:{chunk}"
 
 
@@ -93,7 +102,6 @@ async def publish(
         del data
         manifest[path.name] = entry
     await redis.set(keys.manifest(version), json.dumps(manifest))
-    await redis.zadd(keys.versions, {version: time.time()})
     # last: replicas switch only to a complete version
     became_current = await set_current(redis, keys, version, lease, replace=replace)
     await prune(redis, prefix, keep)
@@ -103,11 +111,24 @@ async def publish(
 async def set_current(
     redis: Redis, keys: Keys, version: str, lease: Lease | None, *, replace: bool = True
 ) -> bool:
-    """Point ``P:dataset:current`` at ``version`` (while unset only, unless ``replace``); ``True`` if so."""
+    """Record ``version`` in the history and point ``P:dataset:current`` at it (while unset only, unless
+    ``replace``), then tell the replicas on the channel; ``True`` if it became current.
+
+    With ``lease`` the move is fenced by it (:meth:`Lease.set_current`); without, the history and the pointer
+    change in one transaction (one hash tag: one slot, so a cluster allows it).
+    """
     if lease is not None:
+        await redis.zadd(keys.versions, {version: time.time()})
         await lease.set_current(keys.current, version)
-        return True
-    return bool(await redis.set(keys.current, version, nx=not replace))
+        became_current = True
+    else:
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(keys.versions, {version: time.time()})
+            pipe.set(keys.current, version, nx=not replace)
+            _, became_current = await pipe.execute()
+    if became_current:
+        await redis.publish(keys.channel, version)
+    return bool(became_current)
 
 
 async def restore_current(redis: Redis, prefix: str, store: LocalStore, version: str, *, keep: int) -> bool:
@@ -133,7 +154,7 @@ async def make_current(
 ) -> None:
     """Make local ``version`` the one every replica serves: point at it, uploading it if Redis lacks it.
 
-    Replicas notice within ``data.reload_interval`` (they poll ``P:dataset:current``).
+    Replicas hear it on the channel at once (and find it within ``data.reload_interval`` by polling).
     """
     if await redis.exists(Keys(prefix).manifest(version)):
         await set_current(redis, Keys(prefix), version, lease)
@@ -257,3 +278,49 @@ class RedisSource:
             log.info("downloading dataset %s from Redis", version)
             await download(self.redis, self.prefix, version, self.store, keep=self.keep)
         return await asyncio.to_thread(self.store.open, version)
+
+    @contextlib.asynccontextmanager
+    async def watching(self) -> AsyncIterator[asyncio.Event]:
+        """An event set on every message of the version channel, and on every (re)subscription.
+
+        A subscription that was lost may have missed a message, so being subscribed again counts as news
+        too; redis-py resubscribes by itself after a reconnect, and says so with a ``subscribe`` reply.
+        """
+        news = asyncio.Event()
+        listener = asyncio.create_task(self._listen(news), name="dataset-channel")
+        try:
+            yield news
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self, news: asyncio.Event) -> None:
+        channel = Keys(self.prefix).channel
+        failing = False
+        while True:
+            try:
+                async with self.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(channel)
+                    while True:
+                        message = await pubsub.get_message(timeout=LISTEN_WAIT)
+                        _stop_if_cancelled()
+                        if message is None:
+                            continue
+                        if failing:
+                            log.info("subscribed to %s again", channel)
+                            failing = False
+                        news.set()
+            except (RedisError, OSError) as error:
+                if not failing:
+                    log.warning("lost the subscription to %s (%s): polling until it is back", channel, error)
+                    failing = True
+            await asyncio.sleep(RESUBSCRIBE_DELAY)
+
+
+def _stop_if_cancelled() -> None:
+    """Honour a cancel that a library below swallowed (service.reload.stop_if_cancel_was_swallowed says how
+    that hung a shutdown): the listener must stop when ``watching`` exits."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

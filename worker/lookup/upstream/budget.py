@@ -86,7 +86,9 @@ class Budget:
         self.rate = rate
         self.burst = burst
         self.redis = redis
-        self.keys = [f"{prefix}:upstream:budget:{name}", f"{prefix}:upstream:hold:{name}"]
+        # One hash tag: the script reads and writes both keys, which a Redis Cluster allows in one slot only.
+        tag = f"{{{prefix}:upstream:{name}}}"
+        self.keys = [f"{tag}:budget", f"{tag}:hold"]
         self.script = redis.register_script(TAKE) if redis is not None else None  # EVALSHA, EVAL once
         self.local = LocalBucket(rate, burst)
         self.left = float(burst)  # as of the last take, for /metrics and /health
