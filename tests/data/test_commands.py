@@ -146,7 +146,7 @@ def test_redis_down_keeps_the_local_import(
 
 
 def test_printed_redis_urls_hide_the_password() -> None:
-    from worker.cli.data import shown_url
+    from worker.service.exclusive import shown_url
 
     assert shown_url("redis://:s3cret@10.0.0.5:6379/0") == "redis://:***@10.0.0.5:6379/0"
     assert shown_url("redis://app:s3cret@redis/1") == "redis://app:***@redis/1"

@@ -71,9 +71,9 @@ async def test_a_holder_whose_lease_expired_cannot_move_current(redis: Redis) ->
     later = Lease(redis, "t", "host-b pid 2: numlookup data import-mnp")
     assert await later.try_acquire()
     assert later.fence > stalled.fence
-    await later.set_current("t:dataset:current", "B")
+    await later.set_current("{t:dataset}:current", "B")
     with pytest.raises(LeaseLost, match="passed to host-b pid 2: numlookup data import-mnp"):
-        await stalled.set_current("t:dataset:current", "A")
-    assert await redis.get("t:dataset:current") == b"B"
+        await stalled.set_current("{t:dataset}:current", "A")
+    assert await redis.get("{t:dataset}:current") == b"B"
     await later.release()
     assert await redis.get("t:lease") is None

@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 from tests.conftest import REAL_REDIS_URL
 from tests.update.portal_fake import FILES, ROWS, FakePortal, registry_csv
 from worker.data.dataset import ported
+from worker.data.dataset.redis_store import Keys
 from worker.data.dataset.store import LocalStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -253,7 +254,7 @@ def test_overlapping_commands_on_two_hosts_sharing_redis(
     }
 
     def current() -> str | None:
-        value = client.get(f"{prefix}:dataset:current")
+        value = client.get(Keys(prefix).current)
         return value.decode() if isinstance(value, bytes) else None
 
     stores = [LocalStore(tmp_path / "host-a"), LocalStore(tmp_path / "host-b")]

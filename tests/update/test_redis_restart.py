@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from tests.api.test_redis_outage import RedisServer, free_port, pytestmark  # noqa: F401 - skip without it
 from tests.data.conftest import FIXTURES, REAL_DEF
 from worker.cli.main import main
+from worker.data.dataset.redis_store import Keys
 from worker.data.dataset.store import LocalStore
 from worker.lookup.engine import LookupEngine
 from worker.service.resources import open_engine, open_redis
@@ -76,11 +77,11 @@ async def test_replicas_put_their_version_back_into_a_redis_restarted_empty(
 
             async def restored() -> bool:
                 with contextlib.suppress(OSError):
-                    return await client.get(f"{PREFIX}:dataset:current") == first.encode()
+                    return await client.get(Keys(PREFIX).current) == first.encode()
                 return False
 
             await until(restored)
-            assert await client.get(f"{PREFIX}:dataset:{first}:manifest") is not None
+            assert await client.get(Keys(PREFIX).manifest(first)) is not None
             async with replica(settings_for(tmp_path / "d", url)) as d:  # a new replica finds it there
                 assert d.version == first
                 second = await cli_import(

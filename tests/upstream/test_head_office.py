@@ -43,8 +43,12 @@ async def test_a_branch_gets_ported_numbers_from_the_head_office(tmp_path: Path)
     branch_env = {"NUMLOOKUP_UPSTREAMS": upstreams, "NUMLOOKUP_UPSTREAM__DEADLINE": "2"}
     ready = "API listening on"
     async with (
-        numlookup(head.root, "api", "--port", str(head_port), env={}, ready=ready) as head_process,
-        numlookup(branch.root, "api", "--port", str(branch_port), env=branch_env, ready=ready),
+        numlookup(
+            head.root, "api", "--workers", "1", "--port", str(head_port), env={}, ready=ready
+        ) as head_process,
+        numlookup(
+            branch.root, "api", "--workers", "1", "--port", str(branch_port), env=branch_env, ready=ready
+        ),
         aiohttp.ClientSession() as session,
     ):
 

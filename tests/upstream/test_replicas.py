@@ -73,8 +73,8 @@ async def three_processes(
     ports = [free_port(), free_port()]
     ready = "API listening on"
     async with (
-        numlookup(data_dir, "api", "--port", str(ports[0]), env=env, ready=ready),
-        numlookup(data_dir, "api", "--port", str(ports[1]), env=env, ready=ready),
+        numlookup(data_dir, "api", "--workers", "1", "--port", str(ports[0]), env=env, ready=ready),
+        numlookup(data_dir, "api", "--workers", "1", "--port", str(ports[1]), env=env, ready=ready),
         numlookup(data_dir, "worker", env=worker_env, ready="serving dataset"),
     ):
         await asterisk.wait(lambda: asterisk.logins_ok == 1)
