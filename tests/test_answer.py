@@ -146,3 +146,10 @@ def test_variables_for_foreign_and_unknown_numbers() -> None:
 def test_flag_emoji() -> None:
     assert flag_emoji("RU") == "🇷🇺"
     assert flag_emoji("") == ""
+
+
+def test_the_fields_field_accepts_are_listed_once() -> None:
+    from worker.answer.voxlink import V1_KNOWN_FIELDS
+
+    assert "locality" in V1_KNOWN_FIELDS
+    assert len(set(V1_KNOWN_FIELDS)) == len(V1_KNOWN_FIELDS)  # the 400 lists them for the user

@@ -26,7 +26,7 @@ V2_NOT_FOUND: Final = {"destination": "not found"}
 # Fields ``field=`` accepts: the bodies' own, and those other parts of numlookup add (docs/contract.md).
 # A field the number does not have answers an empty body; a name outside these is an error (a typo in a
 # dialplan must not blank the caller's name silently).
-V1_KNOWN_FIELDS: Final = (*V1_FIELDS, "locality")
+V1_KNOWN_FIELDS: Final = V1_FIELDS  # "locality" is one of them: present only where the registry names one
 V2_KNOWN_FIELDS: Final = (*V2_FIELDS, "timezone", "utc_offset", "callable_now")
 
 
