@@ -213,7 +213,7 @@ async def main(args: argparse.Namespace) -> None:
 
 
 async def baseline_client(port: int) -> None:
-    """The floor: log in, answer each UserEvent with 8 Setvars (7 in one write, then NUM_STATUS)."""
+    """The floor: log in, answer each UserEvent with 9 Setvars (8 in one write, then NUM_STATUS)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     await reader.readline()
     writer.write(b"Action: Login\r\nActionID: 1\r\nUsername: bench\r\nSecret: bench\r\n\r\n")
@@ -225,7 +225,7 @@ async def baseline_client(port: int) -> None:
             if not message.startswith(b"Event: UserEvent"):
                 continue
             uniqueid = message.split(b"Uniqueid: ", 1)[1].split(b"\r\n", 1)[0]
-            for variable in (b"A", b"B", b"C", b"D", b"E", b"F", b"var", b"NUM_STATUS"):
+            for variable in (b"A", b"B", b"C", b"D", b"E", b"F", b"G", b"var", b"NUM_STATUS"):
                 counter += 1
                 out.append(
                     b"Action: Setvar\r\nActionID: %d\r\nChannel: %s\r\nValue: x\r\nVariable: %s\r\n\r\n"

@@ -44,7 +44,7 @@ def build_small_dataset(directory: Path, version: str | None = None) -> str:
     version = version or new_version()
     ranges = np.array(
         [
-            (start, end, op, region, line_type_for_code(start // 10_000_000))
+            (start, end, op, region, line_type_for_code(start // 10_000_000), 0)
             for start, end, op, region in RANGES
         ],
         dtype=RANGE_DTYPE,

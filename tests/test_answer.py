@@ -4,7 +4,7 @@ import pytest
 
 from tests.conftest import MTS, T2
 from worker.answer.dialplan import failure_variables, variables
-from worker.answer.model import MOBILE, Allocation, NotFound, RussianAnswer
+from worker.answer.model import GEOGRAPHIC, MOBILE, Allocation, NotFound, RussianAnswer
 from worker.answer.translit import latin
 from worker.answer.voxlink import flag_emoji, to_json, v1, v2
 from worker.lookup.foreign import lookup_foreign
@@ -44,6 +44,33 @@ def test_v1_of_a_ported_number_has_the_talks_keys_in_order() -> None:
         ("old_operator", "Т2"),
         ("region", "Краснодарский край"),
     ]
+
+
+KAZAN = Allocation("843", 8435079000, 8435079999, T2, "Республика Татарстан", GEOGRAPHIC, "г. Казань")
+
+
+def test_a_fixed_line_adds_its_locality_after_the_region() -> None:
+    answer = RussianAnswer("8435079000", KAZAN)
+    assert list(v1(answer))[-2:] == ["region", "locality"]
+    assert v1(answer)["locality"] == "г. Казань"
+    assert v1(answer, translit=True)["locality"] == "g. Kazan'"
+    assert v2(answer)["location"] == "g. Kazan'"  # the locality, as voxlink shows "g. Moskva"
+    assert "locality" not in v1(RussianAnswer("9000000000", KRASNODAR))
+    assert v2(RussianAnswer("9000000000", KRASNODAR))["location"] == "Krasnodarskij kraj"
+
+
+def test_dialplan_variables_carry_the_subject_and_the_locality() -> None:
+    answer = RussianAnswer("8435079000", KAZAN)
+    pairs = dict(variables(answer))
+    assert (pairs["NUM_REGION"], pairs["NUM_LOCALITY"]) == ("Республика Татарстан", "г. Казань")
+    latin_pairs = dict(variables(answer, version=2))
+    assert (latin_pairs["NUM_REGION"], latin_pairs["NUM_LOCALITY"]) == ("Respublika Tatarstan", "g. Kazan'")
+    assert dict(variables(RussianAnswer("9000000000", KRASNODAR)))["NUM_LOCALITY"] == ""
+    foreign = lookup_foreign("358181201235")
+    assert dict(variables(foreign))["NUM_LOCALITY"] == ""
+    names = [name for name, _ in variables(answer)]
+    assert names.index("NUM_LOCALITY") == names.index("NUM_REGION") + 1
+    assert names[-1] == "NUM_STATUS"
 
 
 def test_v1_translit_turns_every_text_value_latin() -> None:
@@ -119,3 +146,10 @@ def test_variables_for_foreign_and_unknown_numbers() -> None:
 def test_flag_emoji() -> None:
     assert flag_emoji("RU") == "🇷🇺"
     assert flag_emoji("") == ""
+
+
+def test_the_fields_field_accepts_are_listed_once() -> None:
+    from worker.answer.voxlink import V1_KNOWN_FIELDS
+
+    assert "locality" in V1_KNOWN_FIELDS
+    assert len(set(V1_KNOWN_FIELDS)) == len(V1_KNOWN_FIELDS)  # the 400 lists them for the user

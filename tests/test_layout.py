@@ -25,6 +25,7 @@ FORBIDDEN: Final[dict[str, tuple[str, ...]]] = {
     # the vocabulary everything shares: answers and their renderings, input parsing, settings, errors
     "worker.answer": ("worker.lookup", "worker.data", SERVICE, *FRONT_ENDS),
     "worker.numbers": ("worker.answer", "worker.lookup", "worker.data", SERVICE, *FRONT_ENDS),
+    "worker.subjects": ("worker.answer", "worker.lookup", "worker.data", SERVICE, *FRONT_ENDS),
     "worker.errors": ("worker.answer", "worker.lookup", "worker.data", SERVICE, *FRONT_ENDS),
     "worker.settings": ("worker.answer", "worker.lookup", "worker.data", SERVICE, *FRONT_ENDS),
     "worker.metrics": ("worker.lookup", "worker.data", SERVICE, *FRONT_ENDS),

@@ -5,8 +5,9 @@
     same => n,AGI(numlookup-agi.py,${FILTER(0-9+,${CALLERID(num)})}[,VERSION[,VARIABLE]])
 
 Sets the same variables as the numlookup worker (AMI and FastAGI): NUM_OPERATOR, NUM_OLD_OPERATOR,
-NUM_REGION, NUM_COUNTRY, NUM_DESTINATION, NUM_TYPE, NUM_SOURCE, the whole answer as JSON in VARIABLE (default ``var``;
-v1 for Russian numbers unless VERSION is 2), and last NUM_STATUS = OK | NOT_FOUND | INVALID | ERROR.
+NUM_REGION, NUM_LOCALITY, NUM_COUNTRY, NUM_DESTINATION, NUM_TYPE, NUM_SOURCE, the whole answer as JSON in
+VARIABLE (default ``var``; v1 for Russian numbers unless VERSION is 2), and last NUM_STATUS = OK | NOT_FOUND |
+INVALID | ERROR.
 Python 3 standard library only; copy it to /var/lib/asterisk/agi-bin/ and make it executable.
 """
 
@@ -43,10 +44,10 @@ def read_agi_env(stream: TextIO) -> dict[str, str]:
     return env
 
 
-def fetch(base: str, path: str, number: str) -> tuple[int, dict[str, Any], str]:
+def fetch(base: str, path: str, number: str, **params: str) -> tuple[int, dict[str, Any], str]:
     """(HTTP status, JSON body, X-Numlookup-Source); a 404 is an answer too (its ``info`` says why), and so
     is v1's 503 (no registry data loaded: an ERROR for a v1 request, while v2 still answers)."""
-    url = f"{base.rstrip('/')}{path}?{urllib.parse.urlencode({'num': number})}"
+    url = f"{base.rstrip('/')}{path}?{urllib.parse.urlencode({'num': number, **params})}"
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
             status, text, source = response.status, response.read(), response.headers.get(SOURCE, "")
@@ -74,17 +75,19 @@ def lookup(base: str, number: str, version: int, var: str) -> list[tuple[str, st
     if "flag_iso" not in v2:
         return [(var, dump(v2)), ("NUM_STATUS", "NOT_FOUND")]
     not_in_registry = v1_status == 404 and str(v1.get("info", "")).startswith(NOT_IN_REGISTRY)
-    if version == 1 and v1_status == 200:
-        names = [v1.get("operator", ""), v1.get("old_operator", ""), v1.get("region", "")]
-        document = dump(v1)
-        source = v1_source
+    if v1_status == 200:  # a Russian number: the subject and the locality apart, Latin for version 2
+        names = v1 if version == 1 else fetch(base, "/get/", number, translit="1")[1]
+        fields = [names.get(key, "") for key in ("operator", "old_operator", "region", "locality")]
+        document = dump(v1) if version == 1 else dump(v2)
+        source = v1_source if version == 1 else source
     else:
-        names = [v2.get("registrar", ""), v2.get("registrar_old", ""), v2.get("location", "")]
+        fields = [v2.get("registrar", ""), v2.get("registrar_old", ""), v2.get("location", ""), ""]
         document = dump(v2)
     return [
-        ("NUM_OPERATOR", str(names[0])),
-        ("NUM_OLD_OPERATOR", str(names[1])),
-        ("NUM_REGION", str(names[2])),
+        ("NUM_OPERATOR", str(fields[0])),
+        ("NUM_OLD_OPERATOR", str(fields[1])),
+        ("NUM_REGION", str(fields[2])),
+        ("NUM_LOCALITY", str(fields[3])),
         ("NUM_COUNTRY", str(v2.get("flag_iso", ""))),
         ("NUM_DESTINATION", str(v2.get("destination", ""))),
         ("NUM_TYPE", str(v2.get("type_id", ""))),

@@ -30,7 +30,9 @@ async def api_url(engine: LookupEngine, aiohttp_server: Any) -> str:
             outcome: Any = await engine.lookup(raw)
         except InvalidNumber as error:
             outcome = error
-        reply = v2_reply(raw, outcome) if request.path == "/get/v2/" else v1_reply(raw, outcome)
+        translit = request.query.get("translit") == "1"
+        v1 = v1_reply(raw, outcome, translit=translit)
+        reply = v2_reply(raw, outcome) if request.path == "/get/v2/" else v1
         return reply_response(reply)  # the API's own headers, X-Numlookup-Source included
 
     app = web.Application()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tests.data.conftest import BRANDS
 from worker.data.dataset.store import LocalStore
-from worker.data.formats.brands import Brands
-from worker.data.formats.names import fallback_brand, readable_operator, readable_region
+from worker.data.formats.brands import Brands, choose_name
+from worker.data.formats.names import fallback_brand, readable_operator
+from worker.data.formats.places import Place, place
 from worker.errors import ConfigError
 
 # ИНН → brand the issue asks for, as answered after importing the real DEF-9xx.csv.
@@ -73,22 +75,69 @@ def test_fallback_brand(name: str, brand: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("registry", "readable"),
+    ("registry", "gar", "subject", "locality"),
     [
-        ("РЕСПУБЛИКА БАШКОРТОСТАН", "Республика Башкортостан"),
-        ("Г. МОСКВА", "г. Москва"),
-        ("ХАНТЫ-МАНСИЙСКИЙ АВТОНОМНЫЙ ОКРУГ - ЮГРА", "Ханты-Мансийский автономный округ - Югра"),
-        ("ЕВРЕЙСКАЯ АВТОНОМНАЯ ОБЛ.", "Еврейская автономная обл."),
-        ("ЯМАЛО-НЕНЕЦКИЙ АО", "Ямало-Ненецкий АО"),
-        ("г. Норильск|Красноярский край", "г. Норильск, Красноярский край"),
-        ("г. Норильск|г.о. город Норильск|Красноярский край", "г. Норильск, Красноярский край"),
-        ("г. Москва * Московская область", "г. Москва и Московская область"),
-        ("Улан - Удэ |Республика Бурятия", "Улан - Удэ, Республика Бурятия"),
-        ("Московская область * Москва|Московская область * Москва", "Московская область и Москва"),
+        ("РЕСПУБЛИКА БАШКОРТОСТАН", "", "Республика Башкортостан", None),
+        ("Г. МОСКВА", "", "г. Москва", None),
+        ("ХАНТЫ-МАНСИЙСКИЙ АВТОНОМНЫЙ ОКРУГ - ЮГРА", "", "Ханты-Мансийский автономный округ - Югра", None),
+        ("ЕВРЕЙСКАЯ АВТОНОМНАЯ ОБЛ.", "", "Еврейская автономная область", None),
+        ("ЯМАЛО-НЕНЕЦКИЙ АО", "", "Ямало-Ненецкий автономный округ", None),
+        ("г. Норильск|Красноярский край", "", "Красноярский край", "г. Норильск"),
+        ("г. Норильск|г.о. город Норильск|Красноярский край", "", "Красноярский край", "г. Норильск"),
+        ("г.о. город Казань|Республика Татарстан", "", "Республика Татарстан", "г. Казань"),
+        ("м.р-н Аургазинский|Республика Башкортостан", "", "Республика Башкортостан", "р-н Аургазинский"),
+        (
+            "г. Казань",
+            "г. Казань|г.о. город Казань|Республика Татарстан",
+            "Республика Татарстан",
+            "г. Казань",
+        ),
+        (
+            "г.о. Новоуральский",
+            "г.о. Новоуральский|Свердловская область",
+            "Свердловская область",
+            "г.о. Новоуральский",
+        ),
+        ("г. Москва * Московская область", "", "г. Москва и Московская область", None),
+        ("Город Москва, Московская область", "", "г. Москва и Московская область", None),
+        (
+            "Московская область * Москва|Московская область * Москва",
+            "",
+            "г. Москва и Московская область",
+            None,
+        ),
+        ("Улан - Удэ |Республика Бурятия", "", "Республика Бурятия", "Улан - Удэ"),
+        (
+            "Ханты - Мансийский - Югра АО |Тюменская область",
+            "",
+            "Ханты-Мансийский автономный округ - Югра",
+            None,
+        ),
+        ("Корякский округ|Камчатский край", "", "Камчатский край", "Корякский округ"),
+        ("Сысертский м.о.|г. Сысерть|Свердловская область", "", "Свердловская область", "г. Сысерть"),
+        ("Читинская область", "", "Забайкальский край", None),
+        ("Российская Федерация, кроме Чеченской Республики", "", "Российская Федерация", None),
     ],
 )
-def test_readable_region(registry: str, readable: str) -> None:
-    assert readable_region(registry) == readable
+def test_place(registry: str, gar: str, subject: str, locality: str | None) -> None:
+    assert place(registry, gar) == Place(subject, locality, True)
+
+
+@pytest.mark.parametrize(
+    ("registry", "kept"),
+    [
+        ("Байконур", "Байконур"),
+        ("Дальневосточный федеральный округ", "Дальневосточный федеральный округ"),
+        ("Абзелиловский район * Белорецкий район|Абзелиловский район * Белорецкий район",
+         "Абзелиловский район и Белорецкий район"),
+        ("СИБИРСКИЙ РЕГИОН|Х", "Сибирский регион, Х"),
+        ("|", "|"),
+    ],
+)  # fmt: skip
+def test_a_region_naming_no_subject_is_kept(registry: str, kept: str) -> None:
+    assert place(registry, "Республика Бурятия, Забайкальский край, Амурская область") == Place(
+        kept, None, False
+    )
 
 
 def test_shipped_mapping_loads() -> None:
@@ -107,3 +156,22 @@ def test_broken_mapping_is_a_config_error(tmp_path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"brands\.toml"):
         Brands.load(path)
+
+
+def test_spellings_differing_in_case_or_spaces_are_one_name() -> None:
+    spellings = Counter({'ООО "СВЯЗЬ  ПЛЮС"': 10, 'ООО "Связь Плюс"': 10, 'ООО "ДРУГОЕ ИМЯ"': 15})
+    assert choose_name(spellings) == 'ООО "Связь Плюс"'  # 20 rows against 15, in the registry's own case
+    assert choose_name(Counter({'ООО "ОДНО"': 7, 'ООО  "ОДНО"': 7, 'ООО "ДРУГОЕ"': 10})) == 'ООО "Одно"'
+    assert choose_name(Counter({'ПАО "РОСТЕЛЕКОМ"': 400, 'ПАО "Ростелеком"': 3})) == 'ПАО "Ростелеком"'
+
+
+@pytest.mark.parametrize(
+    ("name", "brand"),
+    [
+        ('АО "МК "ВЫСОТА"', 'МК "Высота"'),
+        ('ООО "ПРИВЕТ, ИНТЕРНЕТ"', "Привет, Интернет"),
+        ('ООО  "К ТЕЛЕКОМ"', "К Телеком"),
+    ],
+)
+def test_fallback_brand_of_real_spellings(name: str, brand: str) -> None:
+    assert fallback_brand(name) == brand

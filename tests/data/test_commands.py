@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import REAL_REDIS_URL
-from tests.data.conftest import FIXTURES, REAL_DEF
+from tests.data.conftest import FIXTURES, REAL_DEF, ROSSVYAZ
 from worker.cli.main import main
 from worker.cli.progress import Progress
 from worker.data.dataset.redis_store import Keys
@@ -34,6 +34,27 @@ def test_import_status_and_lookup(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert f"local:     {data} (1 versions kept)" in status
     assert run(data, "lookup", "79170415564") == 0
     assert '"operator": "МТС", "region": "Республика Башкортостан"' in capsys.readouterr().out
+
+
+def test_regions_naming_no_subject_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    sample = ROSSVYAZ / "abc-sample"
+    assert (
+        run(data, "data", "import", str(sample / "ABC-3xx-sample.csv"), str(sample / "ABC-8xx-sample.csv"))
+        == 0
+    )
+    err = capsys.readouterr().err
+    expected = (
+        "10 rows have a region that names no federal subject, kept as written: "
+        "'Дальневосточный федеральный округ' (10)"
+    )
+    assert expected in err
+    assert run(data, "data", "status") == 0
+    assert f"regions:   {expected}" in capsys.readouterr().out
+    assert run(data, "lookup", "78001550000") == 0  # one of those rows: answered with the region as written
+    assert '"region": "Дальневосточный федеральный округ"' in capsys.readouterr().out
+    assert run(data, "lookup", "--field", "locality", "73474521100") == 0
+    assert capsys.readouterr().out == "р-н Аургазинский\n"
 
 
 def test_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -151,3 +172,21 @@ def test_printed_redis_urls_hide_the_password() -> None:
     assert shown_url("redis://:s3cret@10.0.0.5:6379/0") == "redis://:***@10.0.0.5:6379/0"
     assert shown_url("redis://app:s3cret@redis/1") == "redis://app:***@redis/1"
     assert shown_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+
+
+def test_if_changed_after_an_upgrade_imports_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``make run DATA=...`` after an upgrade that bumped the dataset format: the serving version of the same
+    files can no longer be read, so it is imported again instead of the command failing."""
+    data = tmp_path / "data"
+    assert run(data, "data", "import", "--if-changed", str(REAL_DEF)) == 0
+    store = LocalStore(data)
+    old = store.current_version()
+    meta_path = store.versions_dir / (old or "") / "meta.json"
+    meta_path.write_text(meta_path.read_text(encoding="utf-8").replace('"format": 3', '"format": 2'), "utf-8")
+    capsys.readouterr()
+    assert run(data, "data", "import", "--if-changed", str(REAL_DEF)) == 0
+    assert "already serves" not in capsys.readouterr().out
+    assert store.current_version() != old
+    assert run(data, "lookup", "79170415564") == 0

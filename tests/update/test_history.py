@@ -7,9 +7,8 @@ import json
 import pytest
 
 from tests.update.versions import publish_version
-from worker.answer.model import Allocation, Operator
+from worker.answer.model import GEOGRAPHIC, Allocation, Operator
 from worker.cli.main import main
-from worker.data.dataset.format import GEOGRAPHIC
 from worker.data.dataset.store import LocalStore
 from worker.data.updates import history
 from worker.errors import DataError

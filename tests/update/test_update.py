@@ -19,7 +19,7 @@ from worker.answer.model import Operator
 from worker.data.dataset.format import Meta
 from worker.data.dataset.store import LocalStore
 from worker.data.updates.portal import Portal
-from worker.data.updates.update import check_loss, parse_interval, run_every, update_registry
+from worker.data.updates.update import UpdateReport, check_loss, parse_interval, run_every, update_registry
 from worker.errors import ConfigError, MalformedInput, PortalError, SanityCheckFailed
 
 OPERATOR = Operator("7707049388", "ROSTELECOM", "Ростелеком")
@@ -186,3 +186,10 @@ async def test_stop_cancels_a_run_in_progress() -> None:
     stop.set()
     assert await runner == 1
     assert cancelled.is_set()
+
+
+def test_the_summary_counts_regions_that_name_no_subject() -> None:
+    report = UpdateReport(True, "v2", "v1", downloaded=["ABC-8xx.csv"], ranges=10, previous_ranges=9)
+    assert report.summary().endswith("previous v1)")
+    report.unmapped_rows = 3
+    assert report.summary().endswith("previous v1; 3 rows name no federal subject)")

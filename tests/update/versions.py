@@ -37,7 +37,14 @@ def publish_version(
             operators.append(operator)
     table = np.array(
         [
-            (start, end, operators.index(op), regions.index(region), line_type_for_code(start // 10_000_000))
+            (
+                start,
+                end,
+                operators.index(op),
+                regions.index(region),
+                line_type_for_code(start // 10_000_000),
+                0,
+            )
             for start, end, op, region in ranges
         ],
         dtype=RANGE_DTYPE,

@@ -46,11 +46,14 @@ def variables(
     pairs: list[tuple[str, str]] = []
     if isinstance(answer, RussianAnswer):
         old = answer.old_operator
+        allocation = answer.allocation
+        locality = allocation.locality or ""
         latin_names = version == 2
         pairs += [
             ("NUM_OPERATOR", answer.operator.brand_latin if latin_names else answer.operator.brand),
             ("NUM_OLD_OPERATOR", "" if old is None else (old.brand_latin if latin_names else old.brand)),
-            ("NUM_REGION", latin(answer.allocation.region) if latin_names else answer.allocation.region),
+            ("NUM_REGION", latin(allocation.region) if latin_names else allocation.region),
+            ("NUM_LOCALITY", latin(locality) if latin_names else locality),
         ]
         document = to_json(body2) if version == 2 else to_json(v1(answer))
     else:
@@ -58,6 +61,7 @@ def variables(
             ("NUM_OPERATOR", str(body2.get("registrar", ""))),
             ("NUM_OLD_OPERATOR", ""),
             ("NUM_REGION", str(body2.get("location", ""))),
+            ("NUM_LOCALITY", ""),
         ]
         document = to_json(body2)
     pairs += [

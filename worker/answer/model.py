@@ -32,6 +32,26 @@ class LineType:
 
 MOBILE: Final = LineType("MOB", "mobile")
 GEOGRAPHIC: Final = LineType("FIX", "geographic")
+TOLL_FREE: Final = LineType("TF", "toll free")
+PREMIUM_RATE: Final = LineType("PRM", "premium rate")
+UAN: Final = LineType("UAN", "universal access number")
+PERSONAL: Final = LineType("PN", "personal number")
+LINE_TYPES: Final[tuple[LineType, ...]] = (GEOGRAPHIC, MOBILE, TOLL_FREE, PREMIUM_RATE, UAN, PERSONAL)
+
+# Russia's numbering plan (Приказ Мининформсвязи № 142 of 17.11.2006, as amended) fixes the type by code:
+# 9xx mobile; 800 and 804 free for the caller; 803 (televoting) and 809 at an extra charge; 808 universal
+# personal numbers; the other 80x codes reach intelligent-network services at the caller's usual rate; every
+# other code (3xx, 4xx, 81x-89x) is a geographic zone. libphonenumber classifies 800/804/803/809/808 alike.
+_NON_GEOGRAPHIC: Final = {800: TOLL_FREE, 804: TOLL_FREE, 803: PREMIUM_RATE, 809: PREMIUM_RATE, 808: PERSONAL}
+
+
+def russian_line_type(code: int) -> LineType:
+    """The line type of a Russian ABC/DEF code (the first three digits after +7)."""
+    if 900 <= code <= 999:
+        return MOBILE
+    if 800 <= code <= 809:
+        return _NON_GEOGRAPHIC.get(code, UAN)
+    return GEOGRAPHIC
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +75,14 @@ class Allocation:
     start: int  # 10-digit national number, inclusive
     end: int
     operator: Operator
-    region: str
+    region: str  # the federal subject (worker.subjects), a joint area, or "Российская Федерация"
     line_type: LineType
+    locality: str | None = None  # "г. Казань", "р-н Аургазинский": where inside the subject, if known
+
+    @property
+    def location(self) -> str:
+        """What v2 ``location`` shows (transliterated): the locality when there is one, else the subject."""
+        return self.locality or self.region
 
     @property
     def cns(self) -> int:

@@ -17,7 +17,7 @@ from worker.answer.translit import latin
 from worker.errors import InvalidNumber
 from worker.numbers import is_russian
 
-V1_FIELDS: Final = ("code", "num", "full_num", "operator", "old_operator", "region")
+V1_FIELDS: Final = ("code", "num", "full_num", "operator", "old_operator", "region", "locality")
 V2_FIELDS: Final = (
     "cns", "country_code", "destination", "type_id", "description", "location", "registrar",
     "registrar_old", "min_subscr_nr_length", "max_subscr_nr_length", "flag_iso", "flag_icon",
@@ -26,7 +26,7 @@ V2_NOT_FOUND: Final = {"destination": "not found"}
 # Fields ``field=`` accepts: the bodies' own, and those other parts of numlookup add (docs/contract.md).
 # A field the number does not have answers an empty body; a name outside these is an error (a typo in a
 # dialplan must not blank the caller's name silently).
-V1_KNOWN_FIELDS: Final = (*V1_FIELDS, "locality")
+V1_KNOWN_FIELDS: Final = V1_FIELDS  # "locality" is one of them: present only where the registry names one
 V2_KNOWN_FIELDS: Final = (*V2_FIELDS, "timezone", "utc_offset", "callable_now")
 
 
@@ -67,6 +67,8 @@ def v1(answer: RussianAnswer, *, translit: bool = False) -> dict[str, str]:
     if old is not None:
         body["old_operator"] = old.brand
     body["region"] = region
+    if allocation.locality is not None:  # an added key: only where the registry names a locality
+        body["locality"] = allocation.locality
     if translit:
         return {key: latin(value) for key, value in body.items()}
     return body
@@ -82,7 +84,7 @@ def v2(answer: Answer) -> dict[str, object]:
             "destination": "Russia",
             "type_id": allocation.line_type.id,
             "description": allocation.line_type.description,
-            "location": latin(allocation.region),
+            "location": latin(allocation.location),
             "registrar": answer.operator.brand_latin,
         }
         if answer.ported_to is not None:

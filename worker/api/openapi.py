@@ -161,7 +161,18 @@ INTEGER_FIELDS = {"cns", "country_code", "min_subscr_nr_length", "max_subscr_nr_
 SCHEMAS: dict[str, Any] = {
     "V1": {
         "type": "object",
-        "properties": {name: {"type": "string"} for name in V1_FIELDS},
+        "properties": {name: {"type": "string"} for name in V1_FIELDS}
+        | {
+            "region": {
+                "type": "string",
+                "description": "the federal subject: Республика Татарстан, г. Москва",
+            },
+            "locality": {
+                "type": "string",
+                "description": "added to num.voxlink.ru's keys, only when the registry names a place "
+                "inside the subject: г. Казань, р-н Аургазинский",
+            },
+        },
         "required": ["code", "num", "full_num", "operator", "region"],
     },
     "V2": {

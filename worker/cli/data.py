@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -116,12 +117,25 @@ def _serving_the_same(store: LocalStore, paths: Sequence[Path]) -> str | None:
     """The serving version if its registry was imported from files with the same content as ``paths``."""
     if store.current_version() is None:
         return None
-    dataset = store.open()
+    try:
+        dataset = store.open()
+    except DataError:  # e.g. a version of the previous dataset format: not servable, so import
+        return None
     meta = dataset.meta
     dataset.close()
     if meta.registry_sha256 is None or meta.registry_sha256 != files_digest(registry_files(list(paths))):
         return None
     return meta.version
+
+
+def unmapped_report(meta: Meta) -> str:
+    """The import report's line on regions that name no federal subject (kept as the registry wrote them)."""
+    shown = ", ".join(f"{region!r} ({rows:,})" for region, rows in list(meta.unmapped_regions.items())[:5])
+    more = len(meta.unmapped_regions) > 5
+    return (
+        f"{meta.unmapped_rows:,} rows have a region that names no federal subject, kept as written: "
+        f"{shown}{', ...' if more else ''}"
+    )
 
 
 def cmd_import_mnp(settings: Settings, args: argparse.Namespace) -> int:
@@ -151,6 +165,8 @@ async def _import(settings: Settings, args: argparse.Namespace, *, mnp: bool) ->
             progress.finish(f"imported MNP data: {meta.ported:,} ported numbers")
         else:
             progress.finish(f"imported {meta.ranges:,} ranges, {meta.operators:,} operators")
+            if meta.unmapped_rows:
+                print(unmapped_report(meta), file=sys.stderr)
         await writer.make_current(meta.version, done_locally=f"imported locally as {meta.version}")
         if mnp:
             await learned.forget_superseded(settings, meta)
@@ -171,6 +187,8 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     print(f"operators: {meta.operators:,}")
     print(f"sources:   {', '.join(meta.sources) or '-'}")
     print(f"mnp:       {', '.join(meta.mnp_sources) or '-'}")
+    if meta.unmapped_rows:
+        print(f"regions:   {unmapped_report(meta)}")
     print(f"local:     {store.root} ({len(store.versions())} versions kept)")
     if settings.redis.configured:
         print(f"redis:     {shown_redis(settings)} {_redis_status(settings, meta.version)}")

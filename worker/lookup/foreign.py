@@ -10,7 +10,7 @@ from phonenumbers.carrierdata import CARRIER_DATA, CARRIER_LONGEST_PREFIX
 from phonenumbers.geodata import GEOCODE_DATA, GEOCODE_LONGEST_PREFIX
 from phonenumbers.phonemetadata import PhoneMetadata
 
-from worker.answer.model import ForeignAnswer, LineType, NotFound
+from worker.answer.model import RUSSIA_ISO, ForeignAnswer, LineType, NotFound, russian_line_type
 from worker.answer.translit import ascii_fold
 
 _TYPES: Final[dict[int, LineType]] = {
@@ -56,6 +56,8 @@ def lookup_foreign(digits: str) -> ForeignAnswer | NotFound:
     number_type = phonenumbers.number_type(number)
     country = ascii_fold(geocoder.country_name_for_number(number, "en"))
     place = ascii_fold(geocoder.description_for_number(number, "en"))
+    if region == RUSSIA_ISO and len(digits) == 11 and digits.startswith("780"):
+        return _russian_non_geographic(digits)
     shortest, longest = _lengths(region, country_code, number_type, len(digits))
     return ForeignAnswer(
         digits=digits,
@@ -68,6 +70,23 @@ def lookup_foreign(digits: str) -> ForeignAnswer | NotFound:
         cns=int(_determining_prefix(digits, country_code)),
         min_length=shortest,
         max_length=longest,
+    )
+
+
+def _russian_non_geographic(digits: str) -> ForeignAnswer:
+    """A Russian 80x number outside the loaded registry, answered as the registry's own 80x ranges are:
+    libphonenumber has no country name (``""``), a 7..15 length range and no prefix data for these."""
+    return ForeignAnswer(
+        digits=digits,
+        country_code=7,
+        destination="Russia",
+        region_iso=RUSSIA_ISO,
+        line_type=russian_line_type(int(digits[1:4])),
+        location=None,
+        carrier=None,
+        cns=int(digits[:4]),  # the code, as for a registry range that spans its whole code
+        min_length=11,
+        max_length=11,
     )
 
 

@@ -4,8 +4,10 @@ A version directory holds::
 
     meta.json        version, creation time, sources, counts
     operators.json   [{"inn", "name", "brand"}, ...]        index = operator id
-    regions.json     ["Краснодарский край", ...]             index = region id
-    ranges.bin       int64 start[n] · int64 end[n] · uint16 operator[n] · uint16 region[n] · uint8 type[n]
+    regions.json     ["Краснодарский край", ...]             index = region id: the federal subject
+    localities.json  ["", "г. Казань", ...]                  index = locality id; 0 = none
+    ranges.bin       int64 start[n] · int64 end[n] · uint16 operator[n] · uint16 region[n] ·
+                     uint32 locality[n] · uint8 type[n]
     ported.idx       uint32 offset[1_000_001]: numbers whose first 6 national digits are b are
                      ported.num[offset[b]:offset[b+1]]
     ported.num       uint16 last 4 digits, sorted within each bucket
@@ -34,36 +36,22 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from worker.answer.model import GEOGRAPHIC, MOBILE, Allocation, LineType, Operator, RussianAnswer
+from worker.answer.model import LINE_TYPES, Allocation, Operator, RussianAnswer, russian_line_type
 from worker.data.formats.registry import TAIL
 from worker.errors import DataError
 
-FORMAT: Final = 2  # 2: ported numbers in 6-digit buckets
+FORMAT: Final = 3  # 2: ported numbers in 6-digit buckets; 3: region = federal subject, locality column
 BUCKET: Final = 10_000  # ported numbers are indexed by national // BUCKET
 BUCKETS: Final = 1_000_000
 KEY_SHIFT: Final = 16  # a ported key is ``national << KEY_SHIFT | operator``
 
-LINE_TYPES: Final[tuple[LineType, ...]] = (
-    GEOGRAPHIC,
-    MOBILE,
-    LineType("TF", "toll free"),
-    LineType("PRM", "premium rate"),
-    LineType("UAN", "universal access number"),
-    LineType("VOIP", "VoIP"),
-)
-_TYPE_INDEX: Final = {line_type.id: index for index, line_type in enumerate(LINE_TYPES)}
+_TYPE_INDEX: Final = {line_type: index for index, line_type in enumerate(LINE_TYPES)}
 
 
 def line_type_for_code(code: int) -> int:
-    """The line type of a Russian ABC/DEF code, as an index into :data:`LINE_TYPES`.
-
-    Russia's numbering plan fixes it by code: 9xx mobile; 800 free phone; 803 and 809 premium rate;
-    804 universal access; 801 and 802 VoIP/telematic; every other code geographic.
-    """
-    if 900 <= code <= 999:
-        return _TYPE_INDEX["MOB"]
-    special = {800: "TF", 803: "PRM", 809: "PRM", 804: "UAN", 801: "VOIP", 802: "VOIP"}
-    return _TYPE_INDEX[special.get(code, "FIX")]
+    """The line type of a Russian ABC/DEF code (:func:`worker.answer.model.russian_line_type`), as an index
+    into :data:`~worker.answer.model.LINE_TYPES`: what the ``type`` column stores."""
+    return _TYPE_INDEX[russian_line_type(code)]
 
 
 # Where a version's registry came from (``Meta.source``): the snapshot shipped inside the package, files a
@@ -79,9 +67,22 @@ SOURCE_NAMES: Final = {
 }
 
 
+# ``type`` comes before ``locality`` so rows read (start, end, operator, region, type, locality); the file
+# stores ``locality`` before ``type`` (:data:`COLUMNS`) so every column starts aligned.
 RANGE_DTYPE: Final = np.dtype(
-    [("start", "<i8"), ("end", "<i8"), ("operator", "<u2"), ("region", "<u2"), ("type", "u1")]
+    [
+        ("start", "<i8"),
+        ("end", "<i8"),
+        ("operator", "<u2"),
+        ("region", "<u2"),
+        ("type", "u1"),
+        ("locality", "<u4"),
+    ]
 )
+COLUMNS: Final = ("start", "end", "operator", "region", "locality", "type")  # their order in ranges.bin
+# Formats whose operators.json and ported.* files are this format's: a registry import carries the ported
+# numbers of such a version over even though the rest of it (its ranges) can no longer be read.
+PORTED_COMPATIBLE: Final = frozenset({2, FORMAT})
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,10 @@ class Meta:
     # When MNP files were last applied (carried over by registry imports); None: never. Learned ports
     # (upstream answers) older than this give way to the official data.
     mnp_updated: datetime | None = None
+    # Rows whose region names no federal subject (kept as the registry wrote it), and the most frequent
+    # such values with their row counts: the import report of docs/data.md.
+    unmapped_rows: int = 0
+    unmapped_regions: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -114,6 +119,8 @@ class Meta:
             "published": None if self.published is None else self.published.isoformat(),
             "registry_sha256": self.registry_sha256,
             "mnp_updated": None if self.mnp_updated is None else self.mnp_updated.isoformat(),
+            "unmapped_rows": self.unmapped_rows,
+            "unmapped_regions": self.unmapped_regions,
         }
 
     @classmethod
@@ -132,6 +139,8 @@ class Meta:
             published=date.fromisoformat(data["published"]) if data.get("published") else None,
             registry_sha256=data.get("registry_sha256"),
             mnp_updated=datetime.fromisoformat(data["mnp_updated"]) if data.get("mnp_updated") else None,
+            unmapped_rows=int(data.get("unmapped_rows", 0)),
+            unmapped_regions={str(k): int(v) for k, v in data.get("unmapped_regions", {}).items()},
         )
 
     @property
@@ -173,6 +182,7 @@ class Dataset:
             for item in json.loads((directory / "operators.json").read_text(encoding="utf-8"))
         ]
         self.regions: list[str] = json.loads((directory / "regions.json").read_text(encoding="utf-8"))
+        self.localities: list[str] = json.loads((directory / "localities.json").read_text(encoding="utf-8"))
         self._load_ranges(directory / "ranges.bin")
         self._maps: list[mmap.mmap] = []
         self._offsets = self._map(directory / "ported.idx").cast("I")
@@ -193,7 +203,8 @@ class Dataset:
         rest = columns[16 * count :]
         self._range_operator = rest[: 2 * count].cast("H")
         self._range_region = rest[2 * count : 4 * count].cast("H")
-        self._range_type = rest[4 * count :]
+        self._range_locality = rest[4 * count : 8 * count].cast("I")
+        self._range_type = rest[8 * count :]
         self._allocations: list[Allocation | None] = [None] * count
 
     def _map(self, path: Path) -> memoryview:
@@ -254,6 +265,7 @@ class Dataset:
             operator=self.operators[self._range_operator[index]],
             region=self.regions[self._range_region[index]],
             line_type=LINE_TYPES[self._range_type[index]],
+            locality=self.localities[self._range_locality[index]] or None,
         )
 
     def recipient(self, national: int) -> Operator | None:
@@ -287,7 +299,7 @@ class Dataset:
         count = len(raw) // RANGE_DTYPE.itemsize
         ranges = np.empty(count, dtype=RANGE_DTYPE)
         offset = 0
-        for column in ("start", "end", "operator", "region", "type"):
+        for column in COLUMNS:
             dtype = RANGE_DTYPE[column]
             ranges[column] = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
             offset += dtype.itemsize * count
@@ -299,23 +311,8 @@ class Dataset:
 
         Read from the files, not through the memory maps, so building the next version does not leave the
         whole ported set resident twice."""
-        keys = np.empty(len(self._tails) + spare, dtype=np.uint64)
         offsets = np.frombuffer(self._offsets, dtype=np.uint32).astype(np.int64)
-        step = 4096  # buckets per slice
-        with (
-            open(self.directory / "ported.num", "rb") as tails,
-            open(self.directory / "ported.op", "rb") as ops,
-        ):
-            for first in range(0, BUCKETS, step):
-                low, high = int(offsets[first]), int(offsets[min(first + step, BUCKETS)])
-                if low == high:
-                    continue
-                counts = np.diff(offsets[first : first + step + 1])
-                buckets = np.repeat(np.arange(first, first + len(counts), dtype=np.uint64), counts)
-                numbers = buckets * np.uint64(BUCKET) + np.fromfile(tails, dtype=np.uint16, count=high - low)
-                owners = np.fromfile(ops, dtype=np.uint16, count=high - low)
-                keys[low:high] = (numbers << np.uint64(KEY_SHIFT)) | owners
-        return keys
+        return read_ported_keys(self.directory, offsets, spare)
 
     def close(self) -> None:
         """Release the memory maps (an engine that switched away calls this once no lookup holds it)."""
@@ -325,3 +322,60 @@ class Dataset:
             with contextlib.suppress(BufferError):  # a view still alive somewhere; the GC unmaps it
                 mapped.close()
         self._maps.clear()
+
+
+def read_ported_keys(
+    directory: Path, offsets: npt.NDArray[np.int64], spare: int = 0
+) -> npt.NDArray[np.uint64]:
+    """The ported numbers of a version directory as sorted keys (see :meth:`Dataset.ported_keys`)."""
+    keys = np.empty(int(offsets[-1]) + spare, dtype=np.uint64)
+    step = 4096  # buckets per slice
+    with open(directory / "ported.num", "rb") as tails, open(directory / "ported.op", "rb") as ops:
+        for first in range(0, BUCKETS, step):
+            low, high = int(offsets[first]), int(offsets[min(first + step, BUCKETS)])
+            if low == high:
+                continue
+            counts = np.diff(offsets[first : first + step + 1])
+            buckets = np.repeat(np.arange(first, first + len(counts), dtype=np.uint64), counts)
+            numbers = buckets * np.uint64(BUCKET) + np.fromfile(tails, dtype=np.uint16, count=high - low)
+            owners = np.fromfile(ops, dtype=np.uint16, count=high - low)
+            keys[low:high] = (numbers << np.uint64(KEY_SHIFT)) | owners
+    return keys
+
+
+@dataclass
+class PortedPart:
+    """What a registry import carries over from the current version: its operators, ported numbers and MNP
+    sources, read also from a version of an older format whose ported files are the same
+    (:data:`PORTED_COMPATIBLE`), so an upgrade that bumps the format loses no MNP data."""
+
+    directory: Path
+    operators: list[Operator]
+    mnp_sources: list[str]
+    mnp_updated: datetime | None
+    offsets: npt.NDArray[np.int64]
+
+    @classmethod
+    def read(cls, directory: Path) -> PortedPart:
+        try:
+            meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+            if meta.get("format") not in PORTED_COMPATIBLE:
+                raise DataError(f"dataset format {meta.get('format')!r} is not {FORMAT}: re-import the data")
+            operators = [
+                Operator(inn=item["inn"], name=item["name"], brand=item["brand"])
+                for item in json.loads((directory / "operators.json").read_text(encoding="utf-8"))
+            ]
+            offsets = np.fromfile(directory / "ported.idx", dtype=np.uint32).astype(np.int64)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise DataError(f"{directory} cannot be read: {error}") from error
+        if len(offsets) != BUCKETS + 1:
+            raise DataError(f"{directory}/ported.idx holds {len(offsets)} offsets, not {BUCKETS + 1}")
+        updated = datetime.fromisoformat(meta["mnp_updated"]) if meta.get("mnp_updated") else None
+        return cls(directory, operators, list(meta.get("mnp_sources", [])), updated, offsets)
+
+    @property
+    def ported_count(self) -> int:
+        return int(self.offsets[-1])
+
+    def ported_keys(self) -> npt.NDArray[np.uint64]:
+        return read_ported_keys(self.directory, self.offsets)

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from worker.answer.model import Operator
-from worker.data.dataset.format import BUCKET, BUCKETS, KEY_SHIFT, Meta
+from worker.data.dataset.format import BUCKET, BUCKETS, COLUMNS, KEY_SHIFT, Meta
 from worker.errors import DataError
 
 
@@ -37,8 +37,10 @@ def write_dataset(
     ported_numbers: npt.NDArray[np.uint64] | None = None,
     ported_operators: npt.NDArray[np.uint16] | None = None,
     ported_keys: npt.NDArray[np.uint64] | None = None,
+    localities: Sequence[str] = ("",),
 ) -> None:
     """Write a complete version directory. ``ranges`` has :data:`RANGE_DTYPE`; ported numbers are national.
+    ``localities[0]`` must be ``""``: a range's ``locality`` 0 means it has none.
 
     Ported numbers come either as two parallel arrays (any order) or, for tens of millions of them, as
     ``ported_keys``: sorted, unique ``national << 16 | operator`` keys, written block by block without the
@@ -49,11 +51,13 @@ def write_dataset(
     """
     if len(operators) > 65535 or len(regions) > 65535:
         raise DataError("more than 65535 operators or regions")
+    if not localities or localities[0] != "":
+        raise DataError('localities[0] must be "" (no locality)')
     directory.mkdir(parents=True, exist_ok=True)
     order = np.argsort(ranges["start"], kind="stable")
     ranges = ranges[order]
     with open(directory / "ranges.bin", "wb") as out:
-        for column in ("start", "end", "operator", "region", "type"):
+        for column in COLUMNS:
             out.write(np.ascontiguousarray(ranges[column]).tobytes())
     if ported_keys is not None:
         _write_ported_keys(directory, ported_keys)
@@ -69,6 +73,7 @@ def write_dataset(
         (directory / "ported.op").write_bytes(operators_in[order].astype(np.uint16).tobytes())
     _write_json(directory / "operators.json", [_operator_json(op) for op in operators])
     _write_json(directory / "regions.json", list(regions))
+    _write_json(directory / "localities.json", list(localities))
     _write_json(directory / "meta.json", meta.to_json())  # last: its presence marks a complete version
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from worker.answer.model import Operator
-from worker.data.formats.names import fallback_brand, has_lower, name_key, readable_operator
+from worker.data.formats.names import fallback_brand, has_lower, name_key, readable_operator, squash
 from worker.errors import ConfigError
 
 
@@ -77,9 +77,20 @@ class Brands:
 
 
 def choose_name(spellings: Counter[str]) -> str:
-    """The most frequent spelling the registry did not upper-case, else the most frequent one, readable."""
-    ranked = sorted(spellings.items(), key=lambda item: (-item[1], item[0]))
-    for spelling, _count in ranked:
-        if has_lower(spelling):
-            return readable_operator(spelling)
-    return readable_operator(ranked[0][0]) if ranked else ""
+    """One readable legal name for all the spellings of one ИНН.
+
+    Spellings that differ only in case or spacing (``ПАО "РОСТЕЛЕКОМ"``, ``ПАО "Ростелеком"``, ``ООО  "К
+    ТЕЛЕКОМ"``) count as one name. The most frequent name the registry also wrote in its own case wins, in
+    that case; else the most frequent name, in readable case."""
+    names: dict[str, Counter[str]] = {}
+    for spelling, count in spellings.items():
+        clean = squash(spelling)
+        names.setdefault(clean.casefold(), Counter())[clean] += count
+    ranked = sorted(names.values(), key=lambda forms: (-forms.total(), min(forms)))
+    for forms in ranked:
+        cased = [(count, form) for form, count in forms.items() if has_lower(form)]
+        if cased:
+            return readable_operator(max(cased, key=lambda item: (item[0], item[1]))[1])
+    if not ranked:
+        return ""
+    return readable_operator(max(ranked[0].items(), key=lambda item: (item[1], item[0]))[0])

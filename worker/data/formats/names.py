@@ -77,10 +77,10 @@ _REGION_WORDS: Final = frozenset(
         "сельское",
         "городское",
         "поселение",
+        "регион",
         "и",
     ]
 )
-_MUNICIPAL_PREFIXES: Final = ("г.о.", "м.р-н", "м.о.", "г.п.", "с.п.", "муниципальн", "городской округ")
 
 
 def has_lower(text: str) -> bool:
@@ -144,22 +144,6 @@ def readable_region_part(part: str) -> str:
     return _recase(part, _region_word)
 
 
-def readable_region(value: str) -> str:
-    """One readable region from a registry value that may join several with ``|``.
-
-    ``г. Норильск|Красноярский край`` → ``г. Норильск, Красноярский край``. Parts naming a municipal
-    formation (``г.о. город Норильск``) repeat the settlement next to them and are left out; the 2019–2022
-    files' ``г. Москва * Московская область`` reads ``г. Москва и Московская область``, as newer files say.
-    """
-    parts: list[str] = []
-    for raw in value.split("|"):
-        part = readable_region_part(raw.replace(" * ", " и "))
-        if part and part not in parts:
-            parts.append(part)
-    shown = [part for part in parts if not part.lower().startswith(_MUNICIPAL_PREFIXES)]
-    return ", ".join(shown or parts)
-
-
 def unquote_field(field: str) -> str:
     """Undo the CSV quoting of the pre-2019 files (outer quotes, doubled inner ones); keep quotes paired."""
     if not field.startswith('"'):
@@ -178,8 +162,14 @@ def name_key(name: str) -> str:
 
 
 def strip_legal_form(name: str) -> str:
-    """``ООО "Т2 Мобайл"`` → ``Т2 Мобайл``; a quoted part, when there is one, is the name itself."""
+    """``ООО "Т2 Мобайл"`` → ``Т2 Мобайл``; a quoted part, when there is one, is the name itself.
+
+    Nested quotes lose their shared closing quote in the registry (``АО "МК "ВЫСОТА"``): the name is then
+    everything after the first quote, the inner pair restored (``МК "ВЫСОТА"``)."""
     name = squash(name)
+    if name.count('"') >= 3:
+        inner = name[name.index('"') + 1 :].removesuffix('"').strip()
+        return inner + '"' if inner.count('"') % 2 else inner
     quoted = re.search(r"[\"«“]([^\"»”]+)[\"»”]?", name)
     if quoted and quoted.start() > 0:
         return squash(quoted.group(1))

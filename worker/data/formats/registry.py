@@ -42,6 +42,7 @@ class RegistryRow(NamedTuple):
     region: str  # `Регион`, or `Территория ГАР` where `Регион` is `-`; still `|`-joined
     inn: str  # "" in files without an ИНН column
     line: int
+    gar: str = ""  # `Территория ГАР` ("" before 2024): where the subject is found when `Регион` lacks it
 
     @property
     def code(self) -> int:
@@ -94,15 +95,16 @@ def _row(path: Path, number: int, fields: list[str], width: int) -> RegistryRow:
         raise MalformedInput(path, number, f"Емкость {capacity} is not До − От + 1 = {end - start + 1}")
     operator = unquote_field(fields[4].strip())
     region = fields[5].strip()
+    gar = fields[6].strip() if width == 8 else ""
     if width == 8 and region in ("-", ""):
-        region = fields[6].strip()
+        region = gar
     inn = fields[width - 1].strip() if width >= 7 else ""
     if not operator or not region or region == "-":
         raise MalformedInput(path, number, "empty operator or region")
     if inn and not (inn.isdigit() and len(inn) in (10, 12)):
         raise MalformedInput(path, number, f"ИНН {inn!r} is not 10 or 12 digits")
     base = code * TAIL
-    return RegistryRow(base + start, base + end, operator, region, inn, number)
+    return RegistryRow(base + start, base + end, operator, region, inn, number, gar)
 
 
 def registry_files(paths: list[Path]) -> list[Path]:

@@ -25,6 +25,7 @@ from worker.data.dataset.store import LocalStore
 from worker.data.dataset.writer import new_version, write_dataset
 from worker.data.formats.port_rows import REMOVE
 
+UNMAPPED_SHOWN: Final = 20  # unmapped region values named in meta.json, the most frequent first
 MNP_CODES_FILE: Final = (
     "mnp.json"  # OwnerId/MNC → ИНН from the Operators files, carried from version to version
 )
@@ -49,6 +50,9 @@ class RegistryBuild:
     source: str = IMPORTED  # where the registry came from (Meta.source)
     published: date | None = None  # when it was published (Meta.published)
     registry_sha256: str | None = None  # of the files it was read from (Meta.registry_sha256)
+    localities: list[str] = field(default_factory=lambda: [""])
+    unmapped_rows: int = 0  # rows whose region names no federal subject, kept as written
+    unmapped_regions: dict[str, int] = field(default_factory=dict)  # the most frequent such values
 
 
 @dataclass
@@ -151,6 +155,8 @@ def publish_build(
         published=build.published,
         registry_sha256=build.registry_sha256,
         mnp_updated=mnp_updated,
+        unmapped_rows=build.unmapped_rows,
+        unmapped_regions=build.unmapped_regions,
     )
     scratch = store.scratch()
     try:
@@ -159,6 +165,7 @@ def publish_build(
             meta=meta,
             operators=build.operators,
             regions=build.regions,
+            localities=build.localities,
             ranges=build.ranges,
             ported_keys=keys,
         )

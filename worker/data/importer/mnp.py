@@ -96,6 +96,9 @@ def import_mnp(
             source=current.meta.source,  # the registry stays what it was: so does its provenance
             published=current.meta.published,
             registry_sha256=current.meta.registry_sha256,
+            localities=list(current.localities),
+            unmapped_rows=current.meta.unmapped_rows,
+            unmapped_regions=current.meta.unmapped_regions,
         )
         codes = read_codes(current.directory)
         result = apply_mnp_files(

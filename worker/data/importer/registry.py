@@ -18,18 +18,19 @@ import numpy as np
 
 from worker.answer.model import Operator
 from worker.data.dataset import ported
-from worker.data.dataset.format import IMPORTED, RANGE_DTYPE, Dataset, Meta, line_type_for_code
+from worker.data.dataset.format import IMPORTED, RANGE_DTYPE, Meta, PortedPart, line_type_for_code
 from worker.data.dataset.store import LocalStore
 from worker.data.digest import sha256_file
 from worker.data.formats.brands import Brands
-from worker.data.formats.names import name_key, readable_region
+from worker.data.formats.names import name_key
+from worker.data.formats.places import place
 from worker.data.formats.registry import TAIL, read_registry, registry_files
 from worker.data.importer.build import (
+    UNMAPPED_SHOWN,
     Holders,
     MnpCodes,
     Progress,
     RegistryBuild,
-    open_current,
     publish_build,
     quiet,
     read_codes,
@@ -44,12 +45,14 @@ def operator_key(operator: Operator) -> str:
 
 
 def build_registry(paths: Sequence[Path], brands: Brands, progress: Progress = quiet) -> RegistryBuild:
-    """Read every registry file into ranges, operators and regions (ranges sorted, checked for overlaps)."""
+    """Read every registry file into ranges, operators, subjects and localities (ranges sorted, checked for
+    overlaps); rows whose region names no subject are kept as written and counted (``build.unmapped``)."""
     files = registry_files(list(paths))
     spellings: dict[str, Counter[str]] = {}
     regions: dict[str, int] = {}
-    readable: dict[str, str] = {}
-    rows: list[tuple[int, int, str, int, int, int]] = []
+    localities: dict[str, int] = {"": 0}
+    unmapped: Counter[str] = Counter()
+    rows: list[tuple[int, int, str, int, int, int, int]] = []
     bad: list[MalformedInput] = []
     for file_index, path in enumerate(files):
         progress("read registry", file_index, len(files))
@@ -61,11 +64,12 @@ def build_registry(paths: Sequence[Path], brands: Brands, progress: Progress = q
         for row in read:
             key = brands.key_for(row.inn, row.operator)
             spellings.setdefault(key, Counter())[row.operator] += 1
-            shown = readable.get(row.region)
-            if shown is None:
-                shown = readable[row.region] = readable_region(row.region)
-            region = regions.setdefault(shown, len(regions))
-            rows.append((row.start, row.end, key, region, file_index, row.line))
+            where = place(row.region, row.gar)
+            if not where.mapped:
+                unmapped[where.subject] += 1
+            region = regions.setdefault(where.subject, len(regions))
+            locality = localities.setdefault(where.locality or "", len(localities))
+            rows.append((row.start, row.end, key, region, locality, file_index, row.line))
     progress("read registry", len(files), len(files))
     if len(bad) == 1:
         raise bad[0]
@@ -76,7 +80,7 @@ def build_registry(paths: Sequence[Path], brands: Brands, progress: Progress = q
     keys = sorted(spellings)
     key_index = {key: index for index, key in enumerate(keys)}
     ranges = np.array(
-        [(s, e, key_index[k], r, line_type_for_code(s // TAIL)) for s, e, k, r, _f, _l in rows],
+        [(s, e, key_index[k], r, line_type_for_code(s // TAIL), loc) for s, e, k, r, loc, _f, _l in rows],
         dtype=RANGE_DTYPE,
     )
     origin = np.array([(f, line) for *_rest, f, line in rows], dtype=np.int64).reshape(-1, 2)
@@ -91,7 +95,15 @@ def build_registry(paths: Sequence[Path], brands: Brands, progress: Progress = q
             f"range overlaps {files[first[0]]}:{first[1]} (same numbers twice)",
         )
     operators = [brands.operator(key, spellings[key]) for key in keys]
-    return RegistryBuild(operators, list(regions), ranges, [str(path) for path in files])
+    return RegistryBuild(
+        operators,
+        list(regions),
+        ranges,
+        [str(path) for path in files],
+        localities=list(localities),
+        unmapped_rows=unmapped.total(),
+        unmapped_regions=dict(unmapped.most_common(UNMAPPED_SHOWN)),
+    )
 
 
 def import_registry(
@@ -119,11 +131,13 @@ def import_registry(
     build.registry_sha256 = files_digest(files)
     if names is not None:
         build.sources = list(names)
-    try:
-        previous = open_current(store)
-    except DataError as error:  # e.g. a version of an older dataset format: start the ported set afresh
-        log.warning("not carrying ported numbers over from the current version: %s", error)
-        previous = None
+    current = store.current_version()
+    previous = None
+    if current is not None:
+        try:  # the ported part only: it reads as well from a version of the previous dataset format
+            previous = PortedPart.read(store.versions_dir / current)
+        except DataError as error:  # e.g. an unreadable or much older version: start the ported set afresh
+            log.warning("not carrying ported numbers over from the current version: %s", error)
     keys = np.zeros(0, dtype=np.uint64)
     codes = MnpCodes()
     mnp_sources: list[str] = []
@@ -132,9 +146,8 @@ def import_registry(
         report("carry over ported numbers", 0, previous.ported_count)
         keys = carry_over(previous, build)
         codes = read_codes(previous.directory)
-        mnp_sources = previous.meta.mnp_sources
-        mnp_updated = previous.meta.mnp_updated
-        previous.close()
+        mnp_sources = previous.mnp_sources
+        mnp_updated = previous.mnp_updated
     return publish_build(
         store, build, keys, codes, keep=keep, mnp_sources=mnp_sources, mnp_updated=mnp_updated
     )
@@ -158,7 +171,7 @@ def files_date(files: Sequence[Path]) -> date:
     return datetime.fromtimestamp(newest, UTC).date()
 
 
-def carry_over(previous: Dataset, build: RegistryBuild) -> ported.Keys:
+def carry_over(previous: PortedPart, build: RegistryBuild) -> ported.Keys:
     """The previous ported numbers re-keyed to ``build``'s operators; those back at their holder dropped."""
     index = {operator_key(operator): number for number, operator in enumerate(build.operators)}
     table = np.empty(max(len(previous.operators), 1), dtype=np.uint64)

@@ -50,14 +50,16 @@ class UpdateReport:
     unchanged: list[str] = field(default_factory=list)
     ranges: int = 0
     previous_ranges: int = 0
+    unmapped_rows: int = 0  # rows whose region names no federal subject (docs/data.md), kept as written
 
     def summary(self) -> str:
         if not self.changed:
             return f"registry unchanged on the portal; {self.version} keeps serving"
         fetched = ", ".join(self.downloaded) or "nothing"
+        unmapped = f"; {self.unmapped_rows:,} rows name no federal subject" if self.unmapped_rows else ""
         return (
             f"dataset {self.version} now serving ({self.previous_ranges:,} → {self.ranges:,} ranges; "
-            f"downloaded {fetched}; previous {self.previous or 'none'})"
+            f"downloaded {fetched}; previous {self.previous or 'none'}{unmapped})"
         )
 
 
@@ -233,6 +235,7 @@ async def update_registry(
             state.remember(item, listing[item.name])
         state.save()
     report.changed, report.version, report.ranges = True, meta.version, meta.ranges
+    report.unmapped_rows = meta.unmapped_rows
     return report
 
 
