@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from redis.asyncio import Redis
 
+from worker.answer.calling import Clock
 from worker.answer.model import Operator
 from worker.data.dataset.format import RANGE_DTYPE, Dataset, Meta, line_type_for_code
 from worker.data.dataset.store import LocalStore
@@ -76,9 +77,15 @@ def dataset(data_dir: Path) -> Dataset:
     return LocalStore(data_dir).open()
 
 
+# A fixed "now" for every answer the shared engine renders, so local times compare exactly:
+# Thursday 3 December 2026, 12:00 in Moscow.
+FIXED_NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+FIXED_CLOCK = Clock(now=lambda: FIXED_NOW)
+
+
 @pytest.fixture
 def engine(dataset: Dataset) -> LookupEngine:
-    return LookupEngine(dataset)
+    return LookupEngine(dataset, clock=FIXED_CLOCK)
 
 
 @pytest.fixture(params=["fakeredis", "real"])

@@ -1,14 +1,17 @@
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.conftest import MTS, T2
+from worker.answer.calling import Clock
 from worker.answer.dialplan import failure_variables, variables
 from worker.answer.model import GEOGRAPHIC, MOBILE, Allocation, NotFound, RussianAnswer
 from worker.answer.translit import latin
 from worker.answer.voxlink import flag_emoji, to_json, v1, v2
 from worker.lookup.foreign import lookup_foreign
 
+NOON = Clock(now=lambda: datetime(2026, 12, 3, 9, 0, tzinfo=UTC))  # a Thursday, 12:00 in Moscow
 KRASNODAR = Allocation("900", 9000000000, 9000061999, T2, "Краснодарский край", MOBILE)
 
 
@@ -81,7 +84,7 @@ def test_v1_translit_turns_every_text_value_latin() -> None:
 
 
 def test_v2_of_a_ported_number_matches_the_talks_shape() -> None:
-    body = v2(RussianAnswer("9000000000", KRASNODAR, MTS))
+    body = v2(RussianAnswer("9000000000", KRASNODAR, MTS), NOON)
     assert body == {
         "cns": 79000000000,
         "country_code": 7,
@@ -95,6 +98,9 @@ def test_v2_of_a_ported_number_matches_the_talks_shape() -> None:
         "max_subscr_nr_length": 11,
         "flag_iso": "RU",
         "flag_icon": "🇷🇺",
+        "timezone": "Europe/Moscow",
+        "utc_offset": "+03:00",
+        "callable_now": True,
     }
 
 

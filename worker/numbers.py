@@ -14,6 +14,7 @@ from typing import Final
 from worker.errors import InvalidNumber
 
 MAX_DIGITS: Final = 15  # E.164
+KAZAKHSTAN_CODES: Final = "67"  # first digit of the +7 area codes that are Kazakhstan's
 _SEPARATORS: Final = str.maketrans("", "", " \t-.()\u00a0")
 
 
@@ -56,5 +57,10 @@ def _international(digits: str) -> str:
 
 
 def is_russian(digits: str) -> bool:
-    """Whether international ``digits`` (from :func:`parse`) belong to the Russian plan: +7, 11 digits."""
-    return len(digits) == 11 and digits[0] == "7"
+    """Whether international ``digits`` (from :func:`parse`) are Russian: +7, 11 digits, not Kazakhstan's."""
+    return len(digits) == 11 and digits[0] == "7" and digits[1] not in KAZAKHSTAN_CODES
+
+
+def is_kazakh(digits: str) -> bool:
+    """Whether international ``digits`` are Kazakhstan's: +7 6xx and +7 7xx share Russia's country code."""
+    return len(digits) == 11 and digits[0] == "7" and digits[1] in KAZAKHSTAN_CODES

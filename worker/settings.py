@@ -10,8 +10,9 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping
+from datetime import date, time
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -241,6 +242,41 @@ class UpstreamSettings(Section):
     mnp_max_age: float = Field(2 * 86_400, ge=0)
 
 
+MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+# Non-working public holidays (Labour Code art. 112): calling hours are the weekend's on these days.
+RUSSIAN_HOLIDAYS = [
+    "01-01", "01-02", "01-03", "01-04", "01-05", "01-06", "01-07", "01-08",
+    "02-23", "03-08", "05-01", "05-09", "06-12", "11-04",
+]  # fmt: skip
+
+
+class CallingSettings(Section):
+    """The calling window ``callable_now`` / ``NUM_CALLABLE`` judge, in the number's local time.
+
+    Defaults: the hours Federal Law 230-FZ allows debt collectors to call (08:00–22:00 on working days,
+    09:00–20:00 on weekends and public holidays)."""
+
+    working_hours: str = "08:00-22:00"  # HH:MM-HH:MM, start inclusive, end exclusive
+    weekend_hours: str = "09:00-20:00"
+    weekend_days: list[Annotated[int, Field(ge=1, le=7)]] = Field(default_factory=lambda: [6, 7])  # ISO
+    holidays: list[MonthDay] = Field(default_factory=lambda: list(RUSSIAN_HOLIDAYS))  # MM-DD, every year
+    holiday_dates: list[date] = Field(default_factory=list)  # one-off days off (moved holidays)
+    working_dates: list[date] = Field(default_factory=list)  # one-off working days (a worked Saturday)
+
+    @field_validator("working_hours", "weekend_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        first, _, last = value.partition("-")
+        try:
+            start, end = time.fromisoformat(first.strip()), time.fromisoformat(last.strip())
+            ordered = start < end and start.second == end.second == 0  # whole minutes
+        except ValueError:
+            ordered = False
+        if not ordered:
+            raise ValueError(f"{value!r} is not HH:MM-HH:MM with the end after the start")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NUMLOOKUP_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
@@ -253,6 +289,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)  # made per load: workers follows the affinity
     ami: AmiSettings = AmiSettings()
     fastagi: FastAgiSettings = FastAgiSettings()
+    calling: CallingSettings = CallingSettings()
     upstreams: list[UpstreamSource] = Field(default_factory=list)  # off unless listed: numbers leave the host
     upstream: UpstreamSettings = UpstreamSettings()
 

@@ -5,9 +5,9 @@
     same => n,AGI(numlookup-agi.py,${FILTER(0-9+,${CALLERID(num)})}[,VERSION[,VARIABLE]])
 
 Sets the same variables as the numlookup worker (AMI and FastAGI): NUM_OPERATOR, NUM_OLD_OPERATOR,
-NUM_REGION, NUM_LOCALITY, NUM_COUNTRY, NUM_DESTINATION, NUM_TYPE, NUM_SOURCE, the whole answer as JSON in
-VARIABLE (default ``var``; v1 for Russian numbers unless VERSION is 2), and last NUM_STATUS = OK | NOT_FOUND |
-INVALID | ERROR.
+NUM_REGION, NUM_LOCALITY, NUM_COUNTRY, NUM_DESTINATION, NUM_TYPE, NUM_SOURCE, NUM_TZ, NUM_LOCAL_TIME,
+NUM_CALLABLE (1/0), the whole answer as JSON in VARIABLE (default ``var``; v1 for Russian numbers unless
+VERSION is 2), and last NUM_STATUS = OK | NOT_FOUND | INVALID | ERROR.
 Python 3 standard library only; copy it to /var/lib/asterisk/agi-bin/ and make it executable.
 """
 
@@ -20,6 +20,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -92,8 +93,24 @@ def lookup(base: str, number: str, version: int, var: str) -> list[tuple[str, st
         ("NUM_DESTINATION", str(v2.get("destination", ""))),
         ("NUM_TYPE", str(v2.get("type_id", ""))),
         ("NUM_SOURCE", source),
+        *time_variables(v2),
         (var, document),
         ("NUM_STATUS", "NOT_FOUND" if version == 1 and not_in_registry else "OK"),
+    ]
+
+
+def time_variables(v2: dict[str, Any]) -> list[tuple[str, str]]:
+    """NUM_TZ, NUM_LOCAL_TIME (the number's wall clock, from v2's utc_offset) and NUM_CALLABLE."""
+    offset = str(v2.get("utc_offset", ""))
+    if not offset:
+        return [("NUM_TZ", ""), ("NUM_LOCAL_TIME", ""), ("NUM_CALLABLE", "")]
+    sign = -1 if offset.startswith("-") else 1
+    hours, _, minutes = offset.lstrip("+-").partition(":")
+    local = datetime.now(UTC) + sign * timedelta(hours=int(hours), minutes=int(minutes or 0))
+    return [
+        ("NUM_TZ", str(v2.get("timezone", ""))),
+        ("NUM_LOCAL_TIME", local.strftime("%Y-%m-%d %H:%M")),
+        ("NUM_CALLABLE", "1" if v2.get("callable_now") else "0"),
     ]
 
 

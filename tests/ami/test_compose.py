@@ -82,8 +82,11 @@ def test_the_asterisk_network_is_exempt_from_the_rate_limit(compose: dict[str, A
 
 def test_dialplan_examples_are_all_there() -> None:
     dialplan = (ROOT / "asterisk-conf" / "extensions.conf").read_text(encoding="utf-8")
-    for extension in range(735, 743):
+    for extension in range(735, 744):
         assert f"exten => {extension},1," in dialplan
+    # 743: the campaign call goes to "call later" unless the number is callable now
+    assert 'GotoIf($["${NUM_STATUS}" = "OK" & "${NUM_CALLABLE}" = "1"]?call)' in dialplan
+    assert "(later),NoOp(call later" in dialplan
     assert "Wait(0.05)" in dialplan
     assert "UserEvent(Num,number: ${NUM})" in dialplan
     assert "AGI(agi://${NUMLOOKUP_AGI}/num,${NUM})" in dialplan

@@ -60,7 +60,7 @@ async def asterisk_side(port: int, args: list[str], replies: dict[int, bytes] | 
 
 async def test_full_session_sets_the_variables(agi: Tracked, engine: LookupEngine) -> None:
     commands = await asterisk_side(agi.port, ["79261234567"])
-    expected = variables(engine.lookup_now("79261234567"))
+    expected = variables(engine.lookup_now("79261234567"), clock=engine.clock)
     assert commands == [f"SET VARIABLE {name} {quote(value)}\n" for name, value in expected]
     assert commands[-1] == 'SET VARIABLE NUM_STATUS "OK"\n'
     assert 'SET VARIABLE NUM_OPERATOR "МТС"\n' in commands
@@ -70,7 +70,7 @@ async def test_full_session_sets_the_variables(agi: Tracked, engine: LookupEngin
 
 async def test_version_and_variable_arguments(agi: Tracked, engine: LookupEngine) -> None:
     commands = await asterisk_side(agi.port, ["+79261234567", "2", "myvar"])
-    expected = variables(engine.lookup_now("79261234567"), version=2, var="myvar")
+    expected = variables(engine.lookup_now("79261234567"), version=2, var="myvar", clock=engine.clock)
     assert commands == [f"SET VARIABLE {name} {quote(value)}\n" for name, value in expected]
 
 

@@ -99,6 +99,7 @@ class GatedEngine:
 
     def __init__(self, engine: LookupEngine) -> None:
         self.engine = engine
+        self.clock = engine.clock
         self.gate = asyncio.Event()
         self.waiting = 0
 

@@ -45,7 +45,10 @@ async def test_v2_sample_answer_keys_in_order(client: Client) -> None:
     assert list(body) == [
         "cns", "country_code", "destination", "type_id", "description", "location", "registrar",
         "registrar_old", "min_subscr_nr_length", "max_subscr_nr_length", "flag_iso", "flag_icon",
+        "timezone", "utc_offset", "callable_now",  # numlookup's own, after voxlink's
     ]  # fmt: skip
+    assert (body["timezone"], body["utc_offset"]) == ("Europe/Moscow", "+03:00")
+    assert isinstance(body["callable_now"], bool)
     assert body["country_code"] == 7
     assert body["destination"] == "Russia"
     assert (body["type_id"], body["description"]) == ("MOB", "mobile")
@@ -220,3 +223,16 @@ async def test_missing_num_examples_follow_a_trusted_proxys_scheme(make_client: 
     ignoring = await make_client()
     body = json.loads(await (await ignoring.get("/get/v2/?x=1", headers=headers)).text())
     assert body["example"][0] == "http://num.example/get/v2/?num=74959898533"
+
+
+async def test_v2_fields_have_the_types_openapi_says(client: Client) -> None:
+    schema = (await get_json(client, "/openapi.json"))["components"]["schemas"]["V2"]["properties"]  # type: ignore[index]
+    json_types = {str: "string", int: "integer", bool: "boolean", list: "array"}
+    seen = set()
+    for number in ("79000000000", "358181201235", "76012345678", "79170415564"):
+        body = await get_json(client, f"/get/v2/?num={number}")
+        assert isinstance(body, dict)
+        for name, value in body.items():
+            assert json_types[type(value)] == schema[name]["type"], (number, name)
+            seen.add(name)
+    assert {"timezone", "utc_offset", "timezones", "callable_now"} <= seen

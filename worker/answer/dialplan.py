@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
+from worker.answer.calling import DEFAULT_CLOCK, Clock
 from worker.answer.model import Answer, NotFound, RussianAnswer, source_of
+from worker.answer.timezones import zones_of
 from worker.answer.translit import latin
 from worker.answer.voxlink import V2_NOT_FOUND, Meaning, meaning, to_json, v1, v2
 
@@ -25,7 +27,12 @@ def one_line(value: str) -> str:
 
 
 def variables(
-    answer: Answer, *, version: Literal[1, 2] = 1, var: str = "var", loaded: bool = True
+    answer: Answer,
+    *,
+    version: Literal[1, 2] = 1,
+    var: str = "var",
+    loaded: bool = True,
+    clock: Clock = DEFAULT_CLOCK,
 ) -> list[tuple[str, str]]:
     """Dialplan variables for the AMI worker and FastAGI, ``NUM_STATUS`` last.
 
@@ -42,7 +49,8 @@ def variables(
         return failure_variables("ERROR", var)
     if isinstance(answer, NotFound):
         return [(var, to_json(V2_NOT_FOUND)), ("NUM_STATUS", "NOT_FOUND")]
-    body2 = v2(answer)
+    clock = clock.frozen()
+    body2 = v2(answer, clock)
     pairs: list[tuple[str, str]] = []
     if isinstance(answer, RussianAnswer):
         old = answer.old_operator
@@ -69,6 +77,7 @@ def variables(
         ("NUM_DESTINATION", str(body2["destination"])),
         ("NUM_TYPE", str(body2["type_id"])),
         ("NUM_SOURCE", source_of(answer)),
+        *_time_variables(answer, clock),
         (var, document),
         ("NUM_STATUS", "NOT_FOUND" if found == Meaning.NOT_IN_REGISTRY and version == 1 else "OK"),
     ]
@@ -78,3 +87,15 @@ def variables(
 def failure_variables(result: Literal["INVALID", "ERROR"], var: str = "var") -> list[tuple[str, str]]:
     """What the dialplan sees when the number was malformed or the lookup failed."""
     return [(var, ""), ("NUM_STATUS", result)]
+
+
+def _time_variables(answer: Answer, clock: Clock) -> list[tuple[str, str]]:
+    zones = zones_of(answer)
+    if zones is None:
+        return [("NUM_TZ", ""), ("NUM_LOCAL_TIME", ""), ("NUM_CALLABLE", "")]
+    local = clock.local(zones)
+    return [
+        ("NUM_TZ", zones.main),
+        ("NUM_LOCAL_TIME", local.wall_clock),
+        ("NUM_CALLABLE", "1" if local.callable else "0"),
+    ]

@@ -128,6 +128,7 @@ class ForeignAnswer:
     cns: int
     min_length: int  # digits including the country code
     max_length: int
+    timezones: tuple[str, ...] = ()  # libphonenumber's IANA zones for the number
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from worker.answer.calling import DEFAULT_CLOCK, Clock
 from worker.answer.model import RUSSIA_CC, RUSSIA_ISO, Answer, ForeignAnswer, RussianAnswer, source_of
+from worker.answer.timezones import zones_of
 from worker.answer.translit import latin
 from worker.errors import InvalidNumber
 from worker.numbers import is_russian
@@ -21,13 +23,14 @@ V1_FIELDS: Final = ("code", "num", "full_num", "operator", "old_operator", "regi
 V2_FIELDS: Final = (
     "cns", "country_code", "destination", "type_id", "description", "location", "registrar",
     "registrar_old", "min_subscr_nr_length", "max_subscr_nr_length", "flag_iso", "flag_icon",
+    "timezone", "utc_offset", "timezones", "callable_now",
 )  # fmt: skip
 V2_NOT_FOUND: Final = {"destination": "not found"}
 # Fields ``field=`` accepts: the bodies' own, and those other parts of numlookup add (docs/contract.md).
 # A field the number does not have answers an empty body; a name outside these is an error (a typo in a
 # dialplan must not blank the caller's name silently).
 V1_KNOWN_FIELDS: Final = V1_FIELDS  # "locality" is one of them: present only where the registry names one
-V2_KNOWN_FIELDS: Final = (*V2_FIELDS, "timezone", "utc_offset", "callable_now")
+V2_KNOWN_FIELDS: Final = V2_FIELDS  # the local-time fields are among them
 
 
 class Meaning(StrEnum):
@@ -74,8 +77,29 @@ def v1(answer: RussianAnswer, *, translit: bool = False) -> dict[str, str]:
     return body
 
 
-def v2(answer: Answer) -> dict[str, object]:
-    """num.voxlink.ru's ``/get/v2/`` body, for any country."""
+def v2(answer: Answer, clock: Clock = DEFAULT_CLOCK) -> dict[str, object]:
+    """num.voxlink.ru's ``/get/v2/`` body, for any country, with numlookup's local-time fields."""
+    body = _v2_voxlink(answer)
+    if len(body) > 1:  # not V2_NOT_FOUND
+        body.update(time_fields(answer, clock))
+    return body
+
+
+def time_fields(answer: Answer, clock: Clock = DEFAULT_CLOCK) -> dict[str, object]:
+    """``timezone``, ``utc_offset``, ``callable_now`` (and ``timezones`` when the number may be in
+    several): empty where no zone is known."""
+    zones = zones_of(answer)
+    if zones is None:
+        return {}
+    local = clock.local(zones)
+    fields: dict[str, object] = {"timezone": zones.main, "utc_offset": local.utc_offset}
+    if len(zones.all) > 1:
+        fields["timezones"] = list(zones.all)
+    fields["callable_now"] = local.callable
+    return fields
+
+
+def _v2_voxlink(answer: Answer) -> dict[str, object]:
     if isinstance(answer, RussianAnswer):
         allocation = answer.allocation
         body: dict[str, object] = {
@@ -168,16 +192,22 @@ def v1_body(raw: str, outcome: Outcome, *, translit: bool = False, loaded: bool 
     return status, {"info": info.format(raw), "example": list(V1_EXAMPLES)}
 
 
-def v2_body(raw: str, outcome: Outcome) -> tuple[int, Body]:
+def v2_body(raw: str, outcome: Outcome, clock: Clock = DEFAULT_CLOCK) -> tuple[int, Body]:
     if isinstance(outcome, InvalidNumber):
         return 200, dict(V2_NOT_FOUND)
-    return 200, v2(outcome)
+    return 200, v2(outcome, clock)
 
 
 def field_value(body: Body, field: str) -> str:
     """One field as plain text: what ``${CURL(...&field=operator)}`` puts into a dialplan variable."""
     value = body.get(field)
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):  # callable_now: 1/0, as NUM_CALLABLE
+        return "1" if value else "0"
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return str(value)
 
 
 def unknown_field(field: str, known: tuple[str, ...]) -> Reply:
@@ -206,8 +236,8 @@ def v1_reply(
     return render(status, body, field, outcome_source(outcome))
 
 
-def v2_reply(raw: str, outcome: Outcome, *, field: str | None = None) -> Reply:
+def v2_reply(raw: str, outcome: Outcome, *, field: str | None = None, clock: Clock = DEFAULT_CLOCK) -> Reply:
     if field is not None and field not in V2_KNOWN_FIELDS:
         return unknown_field(field, V2_KNOWN_FIELDS)
-    status, body = v2_body(raw, outcome)
+    status, body = v2_body(raw, outcome, clock)
     return render(status, body, field, outcome_source(outcome))

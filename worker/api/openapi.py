@@ -158,6 +158,20 @@ PATHS: dict[str, Any] = {
 }
 
 INTEGER_FIELDS = {"cns", "country_code", "min_subscr_nr_length", "max_subscr_nr_length"}
+V2_TYPES: dict[str, dict[str, Any]] = {
+    **{name: {"type": "integer"} for name in INTEGER_FIELDS},
+    "timezone": {"type": "string", "description": "IANA time zone (the main one if several)"},
+    "utc_offset": {"type": "string", "pattern": "^[+-][0-9]{2}:[0-9]{2}$"},
+    "timezones": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "when the number may be in several",
+    },
+    "callable_now": {
+        "type": "boolean",
+        "description": "inside the calling window, in the number's local time",
+    },
+}
 SCHEMAS: dict[str, Any] = {
     "V1": {
         "type": "object",
@@ -177,9 +191,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "V2": {
         "type": "object",
-        "properties": {
-            name: {"type": "integer" if name in INTEGER_FIELDS else "string"} for name in V2_FIELDS
-        },
+        "properties": {name: V2_TYPES.get(name, {"type": "string"}) for name in V2_FIELDS},
         "description": 'A number answer, or {"destination": "not found"}',
     },
     "Error": {

@@ -104,7 +104,7 @@ class Lookups:
     async def v2(self, request: web.Request) -> web.Response:
         raw = bare_digits(request)
         if raw is not None:
-            return reply_response(v2_reply(raw, await self.outcome(raw)))
+            return reply_response(v2_reply(raw, await self.outcome(raw), clock=self.engine.clock))
         return await self.queried(request, 2)
 
     async def queried(self, request: web.Request, version: int) -> web.Response:
@@ -119,7 +119,7 @@ class Lookups:
             outcome = await self.v1_outcome(raw)
             reply = v1_reply(raw, outcome, field=query.get("field"), translit=translit, loaded=self.loaded)
         else:
-            reply = v2_reply(raw, await self.outcome(raw), field=query.get("field"))
+            reply = v2_reply(raw, await self.outcome(raw), field=query.get("field"), clock=self.engine.clock)
         return reply_response(reply)
 
     async def v1_batch(self, request: web.Request) -> web.Response:
@@ -131,7 +131,8 @@ class Lookups:
         return await self.batch(request, body)
 
     async def v2_batch(self, request: web.Request) -> web.Response:
-        return await self.batch(request, lambda raw, outcome: v2_body(raw, outcome)[1])
+        clock = self.engine.clock.frozen()  # one "now" for the whole batch
+        return await self.batch(request, lambda raw, outcome: v2_body(raw, outcome, clock)[1])
 
     async def batch(self, request: web.Request, body: Callable[[str, Outcome], Body]) -> web.Response:
         """A batch's answers, in order; the loop is handed back every :data:`SLICE` seconds."""

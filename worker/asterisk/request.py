@@ -51,7 +51,7 @@ async def answer_variables(engine: LookupEngine, request: Request) -> list[tuple
         log.exception("lookup of %r failed", one_line(request.number))
         return failure_variables("ERROR", var=request.var)
     loaded = engine.dataset is not None
-    return variables(answer, version=request.version, var=request.var, loaded=loaded)
+    return variables(answer, version=request.version, var=request.var, loaded=loaded, clock=engine.clock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ async def staged_variables(engine: LookupEngine, request: Request, *, deadline: 
         log.exception("lookup of %r failed", one_line(request.number))
         return Staged(failure_variables("ERROR", var=request.var))
     loaded = engine.dataset is not None
-    now = variables(answer, version=request.version, var=request.var, loaded=loaded)
+    now = variables(answer, version=request.version, var=request.var, loaded=loaded, clock=engine.clock)
     if pending is None:
         return Staged(now)
     wait: Callable[[], Awaitable[Answer]] = pending
@@ -87,6 +87,6 @@ async def staged_variables(engine: LookupEngine, request: Request, *, deadline: 
         except Exception:  # the upstream side never fails a lookup; if it did, the local answer stands
             log.exception("upstream lookup of %r failed", one_line(request.number))
             return now
-        return variables(better, version=request.version, var=request.var, loaded=loaded)
+        return variables(better, version=request.version, var=request.var, loaded=loaded, clock=engine.clock)
 
     return Staged(now, later)

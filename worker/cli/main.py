@@ -18,7 +18,7 @@ from typing import Final
 
 from worker import __version__
 from worker.answer.voxlink import V2_NOT_FOUND, Meaning, Outcome, Reply, meaning, to_json, v1_reply, v2_reply
-from worker.cli import data, serve
+from worker.cli import data, enrich, serve
 from worker.errors import InvalidNumber, NumlookupError
 from worker.service.resources import open_engine, open_redis
 from worker.settings import Settings, load_settings, unknown_environment
@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     lookup.set_defaults(handler=cmd_lookup)
 
     data.add_commands(commands)
+    enrich.add_command(commands)
     serve.add_commands(commands)
     return parser
 
@@ -78,7 +79,7 @@ def cmd_lookup(settings: Settings, args: argparse.Namespace) -> int:
                 outcome = error
             loaded = engine.dataset is not None
         if args.v2:
-            reply = v2_reply(args.number, outcome, field=args.field)
+            reply = v2_reply(args.number, outcome, field=args.field, clock=engine.clock)
         else:
             reply = v1_reply(args.number, outcome, field=args.field, translit=args.translit, loaded=loaded)
         print(reply.body)

@@ -122,6 +122,7 @@ def decode(raw: bytes | str) -> Cached | None:
         if "not_found" in data:
             return NotFound(str(data["not_found"]))
         data["line_type"] = LineType(**data["line_type"])
+        data["timezones"] = tuple(data.get("timezones", ()))
         return ForeignAnswer(**data)
     except (ValueError, TypeError, KeyError):
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from worker.answer.calling import DEFAULT_CLOCK, Clock
 from worker.answer.model import Answer, NotFound, RussianAnswer
 from worker.data.dataset.format import Dataset
 from worker.lookup.cache import AnswerCache, Cached, MemoryCache
@@ -30,11 +31,13 @@ class LookupEngine:
         memory: MemoryCache | None = None,
         shared: AnswerCache | None = None,
         upstream: Upstreams | None = None,
+        clock: Clock = DEFAULT_CLOCK,
     ) -> None:
         self.dataset = dataset
         self.memory = memory if memory is not None else MemoryCache()
         self.shared = shared
         self.upstream = upstream  # upstream MNP sources (docs/upstreams.md); None: local data only
+        self.clock = clock  # "now" and the calling window every front end renders answers with
 
     @property
     def version(self) -> str:

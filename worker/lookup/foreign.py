@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Final
 
 import phonenumbers
-from phonenumbers import PhoneNumberType, carrier, geocoder
+from phonenumbers import PhoneNumberType, carrier, geocoder, timezone
 from phonenumbers.carrierdata import CARRIER_DATA, CARRIER_LONGEST_PREFIX
 from phonenumbers.geodata import GEOCODE_DATA, GEOCODE_LONGEST_PREFIX
 from phonenumbers.phonemetadata import PhoneMetadata
 
 from worker.answer.model import RUSSIA_ISO, ForeignAnswer, LineType, NotFound, russian_line_type
 from worker.answer.translit import ascii_fold
+from worker.numbers import is_kazakh
 
 _TYPES: Final[dict[int, LineType]] = {
     PhoneNumberType.FIXED_LINE: LineType("FIX", "geographic"),
@@ -48,9 +49,9 @@ def lookup_foreign(digits: str) -> ForeignAnswer | NotFound:
     try:
         number = phonenumbers.parse("+" + digits)
     except phonenumbers.NumberParseException:
-        return NotFound(digits)
+        return NotFound(digits) if not is_kazakh(digits) else kazakh_unknown(digits)
     if not phonenumbers.is_valid_number(number):
-        return NotFound(digits)
+        return NotFound(digits) if not is_kazakh(digits) else kazakh_unknown(digits)
     country_code: int = number.country_code or 0
     region = phonenumbers.region_code_for_number(number) or ""
     number_type = phonenumbers.number_type(number)
@@ -70,6 +71,24 @@ def lookup_foreign(digits: str) -> ForeignAnswer | NotFound:
         cns=int(_determining_prefix(digits, country_code)),
         min_length=shortest,
         max_length=longest,
+        timezones=tuple(timezone.time_zones_for_number(number)),
+    )
+
+
+def kazakh_unknown(digits: str) -> ForeignAnswer:
+    """A +7 6xx/7xx number libphonenumber does not know (6xx: Kazakhstan's codes it has no ranges for yet):
+    still Kazakhstan's, of unknown type."""
+    return ForeignAnswer(
+        digits=digits,
+        country_code=7,
+        destination="Kazakhstan",
+        region_iso="KZ",
+        line_type=_UNKNOWN,
+        location=None,
+        carrier=None,
+        cns=int(digits[:2]),
+        min_length=11,
+        max_length=11,
     )
 
 

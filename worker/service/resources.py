@@ -24,6 +24,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from worker import __version__
+from worker.answer.calling import CallingWindow, Clock, Hours
 from worker.data.dataset import redis_store
 from worker.data.dataset.redis_store import RedisSource
 from worker.data.dataset.store import LocalStore
@@ -190,21 +191,39 @@ def dataset_source(settings: Settings, redis: Redis | None, *, republish: bool =
     )
 
 
+def calling_clock(settings: Settings) -> Clock:
+    """The system clock with the calling window of ``settings.calling``."""
+    calling = settings.calling
+    window = CallingWindow(
+        working=Hours.parse(calling.working_hours),
+        weekend=Hours.parse(calling.weekend_hours),
+        weekend_days=frozenset(day - 1 for day in calling.weekend_days),
+        holidays=frozenset((int(day[:2]), int(day[3:])) for day in calling.holidays),
+        holiday_dates=frozenset(calling.holiday_dates),
+        working_dates=frozenset(calling.working_dates),
+    )
+    return Clock(window)
+
+
 @contextlib.asynccontextmanager
 async def open_engine(
-    settings: Settings, redis: Redis | None, *, follow_updates: bool = True
+    settings: Settings, redis: Redis | None, *, follow_updates: bool = True, preload: bool = True
 ) -> AsyncIterator[LookupEngine]:
-    """An engine on the current dataset that keeps following new versions while the context is open."""
+    """An engine on the current dataset that keeps following new versions while the context is open.
+
+    ``preload``: load libphonenumber's metadata now (~120 MB), not on the first foreign number; services
+    do, so that no request waits for it; ``numlookup enrich`` does not, as a file may hold none."""
     shared = (
         RedisCache(redis, prefix=settings.redis.prefix, ttl=settings.redis.cache_ttl)
         if redis is not None and settings.redis.cache
         else None
     )
-    # libphonenumber's metadata now, not on the first foreign call
-    importlib.import_module("worker.lookup.foreign")
+    if preload:  # libphonenumber's metadata now, not on the first foreign call
+        importlib.import_module("worker.lookup.foreign")
     async with open_upstreams(settings, redis) as upstream:
         memory = MemoryCache(ttl=settings.redis.cache_ttl)
-        engine = LookupEngine(memory=memory, shared=shared, upstream=upstream)
+        clock = calling_clock(settings)
+        engine = LookupEngine(memory=memory, shared=shared, upstream=upstream, clock=clock)
         async with _following(settings, redis, engine, follow_updates):
             yield engine
 

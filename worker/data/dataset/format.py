@@ -168,6 +168,15 @@ class Meta:
         return text + (f" (stale: older than {after_days} days)" if self.is_stale(after_days, today) else "")
 
 
+@dataclass(frozen=True)
+class LookupArrays:
+    starts: npt.NDArray[np.int64]  # national number of each range's first number, sorted
+    ends: npt.NDArray[np.int64]
+    operators: npt.NDArray[np.uint16]  # each range's holder, an index into Dataset.operators
+    offsets: npt.NDArray[np.uint32]  # ported.idx
+    tails: npt.NDArray[np.uint16]  # ported.num
+
+
 class Dataset:
     """One loaded version. Immutable: a new version is a new :class:`Dataset`, swapped in by reference."""
 
@@ -252,6 +261,19 @@ class Dataset:
             return None
         return self._allocations[index] or self._remember_allocation(index)
 
+    def allocation_at(self, index: int) -> Allocation:
+        """Range ``index`` (0 ≤ index < len), built afresh and not remembered: for batch work that keeps
+        its own per-range results (:mod:`worker.lookup.batch`)."""
+        return self._build_allocation(index)
+
+    def owners_at(self, positions: list[int]) -> list[int]:
+        """The recipients at these positions of the ported arrays, read from ``ported.op`` rather than
+        through its map: a batch's few random positions would map most of the file into the process
+        (each page fault maps its neighbours too)."""
+        with open(self.directory / "ported.op", "rb", buffering=0) as source:
+            descriptor = source.fileno()
+            return [int.from_bytes(os.pread(descriptor, 2, 2 * position), "little") for position in positions]
+
     def _remember_allocation(self, index: int) -> Allocation:
         allocation = self._allocations[index] = self._build_allocation(index)
         return allocation
@@ -280,6 +302,20 @@ class Dataset:
         if index < high and tails[index] == tail:
             return self.operators[self._owners[index]]
         return None
+
+    def lookup_arrays(self) -> LookupArrays:
+        """The ranges and the ported numbers' index and tails as numpy arrays, for looking many numbers up
+        at once (:mod:`worker.lookup.batch`); the ported ones are views of the memory maps, not copies (the
+        recipients: :meth:`owners_at`)."""
+        count = len(self._starts)
+        return LookupArrays(
+            starts=np.array(self._starts, dtype=np.int64),
+            ends=np.array(self._ends, dtype=np.int64),
+            operators=np.frombuffer(self._range_operator, dtype=np.uint16, count=count),
+            # on the maps themselves, so that close() can still release its views while these live
+            offsets=np.frombuffer(_buffer(self._offsets), dtype=np.uint32),
+            tails=np.frombuffer(_buffer(self._tails), dtype=np.uint16),
+        )
 
     def iter_ranges(self) -> list[Allocation]:
         """Every range, in order (for diffs and status; not a hot path)."""
@@ -379,3 +415,10 @@ class PortedPart:
 
     def ported_keys(self) -> npt.NDArray[np.uint64]:
         return read_ported_keys(self.directory, self.offsets)
+
+
+def _buffer(view: memoryview) -> mmap.mmap | bytes:
+    """The map (or empty bytes) under a view of it."""
+    under = view.obj
+    assert isinstance(under, mmap.mmap | bytes)
+    return under
