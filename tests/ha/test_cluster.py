@@ -115,9 +115,8 @@ async def test_import_follow_limit_claims_and_cache_on_a_three_master_cluster(
             assert await b.lookup("358181201235") == answer
             assert b.shared.hits == hits + 1
 
-            # the keys are spread: every master holds some, and each version's keys share one slot
-            sizes = [int(await command(port, "DBSIZE")) for port in ports]
-            assert all(size > 0 for size in sizes), sizes
+            # each version's keys share one slot (which master holds a version depends on its name's hash,
+            # so whether every master holds some keys is chance, not a property to test)
             keys = Keys(settings.redis.prefix)
             files = sorted((tmp_path / "importer" / "versions" / second).iterdir())
             names = [keys.manifest(second), *(keys.file(second, path.name) for path in files)]
