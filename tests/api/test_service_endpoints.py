@@ -190,13 +190,23 @@ async def test_cors_header_on_every_answer(client: Client, path: str) -> None:
     assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 
-async def test_page_is_served(client: Client) -> None:
-    response = await client.get("/")
+@pytest.mark.parametrize(
+    ("path", "content_type", "text"),
+    [
+        ("/", "text/html; charset=utf-8", 'id="num"'),
+        ("/page.js", "text/javascript; charset=utf-8", '"get/v2/batch"'),
+        ("/page.css", "text/css; charset=utf-8", ".card"),
+    ],
+)
+async def test_page_is_served(client: Client, path: str, content_type: str, text: str) -> None:
+    response = await client.get(path)
     assert response.status == 200
-    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
-    html = await response.text()
-    assert 'id="num"' in html
-    assert "get/v2/" in html
+    assert response.headers["Content-Type"] == content_type
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert text in await response.text()
+    head = await client.head(path)
+    assert head.status == 200
+    assert (await client.post(path)).status == 405
 
 
 class BrokenEngine(LookupEngine):
