@@ -28,6 +28,7 @@ from multidict import CIMultiDict
 from tests.api.browser import CHROMIUM, Browser, Tab, chromium
 from tests.api.conftest import Client, make_settings
 from tests.conftest import build_small_dataset
+from worker.api import page
 from worker.api.app import create_app
 from worker.data.dataset.store import LocalStore
 from worker.lookup.engine import LookupEngine
@@ -599,12 +600,14 @@ async def test_screenshots_show_every_field_of_the_card(
 
 async def test_page_files_load_nothing_from_elsewhere(serve: Serve) -> None:
     client = await serve(batch_limit=250)
-    page = await client.get("/")
-    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'; script-src 'self';")
-    assert "connect-src 'self'" in page.headers["Content-Security-Policy"]
-    html = await page.text()
+    index = await client.get("/")
+    assert index.headers["Content-Security-Policy"].startswith("default-src 'none'; script-src 'self';")
+    assert "connect-src 'self'" in index.headers["Content-Security-Policy"]
+    html = await index.text()
     assert 'data-batch-limit="250"' in html
-    for path in ("/", "/page.css", "/page.js"):
+    static = Path(page.__file__).parents[1] / "static"
+    assert {name for _, name, _ in page.FILES} == {file.name for file in static.iterdir()}  # each one served
+    for path, _, _ in page.FILES:
         text = await (await client.get(path)).text()
         assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text, re.I), path  # no absolute URL
         assert "@import" not in text

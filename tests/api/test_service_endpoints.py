@@ -194,8 +194,9 @@ async def test_cors_header_on_every_answer(client: Client, path: str) -> None:
     ("path", "content_type", "text"),
     [
         ("/", "text/html; charset=utf-8", 'id="num"'),
-        ("/page.js", "text/javascript; charset=utf-8", '"get/v2/batch"'),
-        ("/page.css", "text/css; charset=utf-8", ".card"),
+        ("/static/page.js", "text/javascript; charset=utf-8", 'from "./card.js"'),
+        ("/static/table.js", "text/javascript; charset=utf-8", '"get/v2/batch"'),
+        ("/static/page.css", "text/css; charset=utf-8", ".card"),
     ],
 )
 async def test_page_is_served(client: Client, path: str, content_type: str, text: str) -> None:

@@ -23,11 +23,15 @@ CSP: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# (path served, file in worker/static, content type)
+JS: Final = "text/javascript; charset=utf-8"
+# (path served, file in worker/static, content type); the scripts are ES modules importing one another.
 FILES: Final = (
     ("/", "index.html", "text/html; charset=utf-8"),
-    ("/page.css", "page.css", "text/css; charset=utf-8"),
-    ("/page.js", "page.js", "text/javascript; charset=utf-8"),
+    ("/static/page.css", "page.css", "text/css; charset=utf-8"),
+    *(
+        (f"/static/{name}", name, JS)
+        for name in ("page.js", "answers.js", "card.js", "dom.js", "footer.js", "table.js")
+    ),
 )
 BATCH_LIMIT_MARK: Final = b"{{batch_limit}}"
 
