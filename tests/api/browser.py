@@ -35,6 +35,7 @@ class Browser:
     downloads: Path
     pending: dict[int, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     listeners: list[Callable[[Event], None]] = field(default_factory=list)
+    tabs: list[Tab] = field(default_factory=list)
     next_id: int = 0
 
     async def send(
@@ -82,10 +83,12 @@ class Browser:
         target = await self.send("Target.createTarget", {"url": "about:blank"})
         attached = await self.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})
         tab = Tab(self, attached["sessionId"])
+        self.tabs.append(tab)
         self.listeners.append(tab.record)
         await tab.send("Page.enable")
         await tab.send("Network.enable")
         await tab.send("Runtime.enable")
+        await tab.send("Log.enable")
         return tab
 
     async def download(self, action: Callable[[], Any]) -> Path:
@@ -115,6 +118,12 @@ class Tab:
             self.errors.append(json.dumps(params["exceptionDetails"], ensure_ascii=False)[:2000])
         elif event.get("method") == "Runtime.consoleAPICalled" and params.get("type") == "error":
             self.errors.append(json.dumps(params.get("args"), ensure_ascii=False)[:2000])
+        elif event.get("method") == "Log.entryAdded":
+            entry = params["entry"]
+            # the browser's own complaints (a refused resource, a CSP violation); an HTTP error status of an
+            # answer is the page's business, not an error of the page
+            if entry["level"] == "error" and entry.get("source") != "network":
+                self.errors.append(f"{entry.get('source')}: {entry.get('text')} {entry.get('url', '')}")
 
     async def send(self, method: str, params: dict[str, Any] | None = None) -> Any:
         return await self.browser.send(method, params, self.session)

@@ -131,6 +131,8 @@ async def serve(aiohttp_client: Any, engine: LookupEngine, data_dir: Path) -> Se
 async def browser(tmp_path: Path) -> AsyncIterator[Browser]:
     async with chromium(tmp_path / "profile") as running:
         yield running
+        # no script error, refused resource or CSP violation in any page of the test
+        assert [error for tab in running.tabs for error in tab.errors] == []
 
 
 def base(client: Client) -> str:
