@@ -282,6 +282,29 @@ async def test_errors_are_sentences(serve: Serve, browser: Browser) -> None:
     assert (await card(tab))["operator"] == "МТС"
 
 
+async def test_a_service_gone_away_is_a_sentence(serve: Serve, browser: Browser) -> None:
+    client = await serve()
+    tab = await opened(browser, base(client))
+    await client.server.close()  # the page is loaded; now nothing answers on its port
+    await look_up(tab, "79170415564")
+    assert await message(tab, "one-message") == (
+        "The service did not answer. Check the connection and try again."
+    )
+    assert await tab.js("document.getElementById('v1-status').textContent") == "no answer"
+
+
+async def test_slash_goes_back_to_the_number_box(serve: Serve, browser: Browser) -> None:
+    tab = await opened(browser, base(await serve()))
+    await tab.js("document.activeElement.blur()")
+    assert await tab.js("document.activeElement.id") == ""
+    await tab.press("/", 191)
+    assert await tab.js("document.activeElement.id") == "num"
+    assert await tab.js("document.getElementById('num').value") == ""  # the "/" itself is not typed
+    await tab.focus("#numbers")
+    await tab.press("/", 191)  # in the list box a "/" is just a character
+    assert await tab.js("document.activeElement.id") == "numbers"
+
+
 async def test_rate_limited_is_a_sentence(serve: Serve, browser: Browser) -> None:
     # One request per 1000 s: of the page's two requests (v1 and v2), the second is refused.
     exempt = {"rate_limit_exempt": []} if "rate_limit_exempt" in HttpSettings.model_fields else {}
