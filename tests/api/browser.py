@@ -66,12 +66,17 @@ class Browser:
             waiting.cancel()
 
     def expect(
-        self, method: str, match: Callable[[Event], bool] = lambda params: True
+        self, method: str, match: Callable[[Event], bool] = lambda params: True, session: str | None = None
     ) -> asyncio.Future[Event]:
-        """A future for the next event ``method`` whose params satisfy ``match`` (register before acting)."""
+        """A future for the next event ``method`` (of ``session``, if given) whose params satisfy ``match``.
+
+        Register it before acting, so an event that comes at once is not missed.
+        """
         future: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
 
         def listener(event: Event) -> None:
+            if session is not None and event.get("sessionId") != session:
+                return
             if event.get("method") == method and not future.done() and match(event.get("params", {})):
                 future.set_result(event["params"])
                 self.listeners.remove(listener)
@@ -129,7 +134,7 @@ class Tab:
         return await self.browser.send(method, params, self.session)
 
     async def goto(self, url: str) -> None:
-        loaded = self.browser.expect("Page.loadEventFired")
+        loaded = self.browser.expect("Page.loadEventFired", session=self.session)
         await self.send("Page.navigate", {"url": url})
         await loaded
 

@@ -47,8 +47,8 @@ ARTIFACTS: Final = Path(
 SOURCE: Final = "X-Numlookup-Source"
 # What the extras layer adds, by the v1 region of the answer.
 LOCALITY: Final = {"Республика Башкортостан": "г. Уфа", "Краснодарский край": "г. Краснодар"}
-# v2 names the region in Latin: Bashkortostan's zone, else Moscow's
-ZONE: Final = {True: ("Asia/Yekaterinburg", "+05:00"), False: ("Europe/Moscow", "+03:00")}
+# v2 names the region in Latin: Bashkortostan gets a zone and its offset, every other subject an offset alone
+ZONE: Final = {True: ("Asia/Yekaterinburg", "+05:00"), False: (None, "+03:00")}
 HEALTH_EXTRAS: Final = {"source": "bundled", "published": "2026-03-01", "age_days": 277, "stale": True}
 V2_EXTRAS: Final = ("timezone", "utc_offset", "callable_now")
 
@@ -64,7 +64,10 @@ def layer_v2(body: dict[str, Any], extras: bool) -> None:
     for name in V2_EXTRAS:
         body.pop(name, None)
     if extras and body.get("country_code") == 7 and body.get("destination") == "Russia":
-        body["timezone"], body["utc_offset"] = ZONE["Bashkortostan" in str(body.get("location"))]
+        zone, offset = ZONE["Bashkortostan" in str(body.get("location"))]
+        if zone is not None:
+            body["timezone"] = zone
+        body["utc_offset"] = offset
         body["callable_now"] = False
 
 
@@ -255,6 +258,14 @@ async def test_card_with_the_fields_other_issues_add(serve: Serve, browser: Brow
     now = datetime.now(UTC) + timedelta(hours=5)
     nearby = {(now + timedelta(minutes=delta)).strftime("%a %H:%M") for delta in (-1, 0, 1)}
     assert f"{match[1]} {match[2]}" in nearby
+    # an answer with an offset and no zone name: the time comes from the offset
+    await look_up(tab, "74959890000")
+    shown = await card(tab)
+    match = re.fullmatch(r"(\w{3} \d\d:\d\d) \(UTC\+03:00\)", shown["time"])
+    assert match, shown["time"]
+    now = datetime.now(UTC) + timedelta(hours=3)
+    assert match[1] in {(now + timedelta(minutes=delta)).strftime("%a %H:%M") for delta in (-1, 0, 1)}
+    assert shown["locality"] is None  # no locality in this answer: the row is hidden again
 
 
 async def test_card_without_the_fields_other_issues_add(serve: Serve, browser: Browser) -> None:

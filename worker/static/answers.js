@@ -47,8 +47,6 @@ export function postList(url, numbers) {
   });
 }
 
-// ---- one answer, from its v1 and v2 bodies -------------------------------------------------------------
-
 // What the service said about one number, in the shape the card, the table and the CSV share.
 export function answerOf(input, v1, v2) {
   const row = { input, kind: "found", russian: false, digits: "", number: input, operator: "", oldOperator: "",
@@ -124,7 +122,8 @@ function foreign(digits, countryCode) {
   return code && digits.startsWith(code) ? `+${code} ${digits.slice(code.length)}` : `+${digits}`;
 }
 
-// The international digits of what was typed, read as the service reads it (worker/numbers.py).
+// The international digits of what was typed, read as the service reads it (worker/numbers.py): the CSV's
+// Number column for a foreign number, whose answers carry only a prefix (cns) of it.
 function internationalDigits(raw) {
   const typed = raw.trim();
   const plus = typed.startsWith("+");
