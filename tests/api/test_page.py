@@ -244,6 +244,17 @@ async def test_card_for_foreign_numbers(serve: Serve, browser: Browser) -> None:
     assert shown["number"] == "+86 13800138000"
     assert (shown["operator"], shown["region"]) == ("China Mobile", "Beijing")
     assert (shown["country"], shown["flag"], shown["type"]) == ("China", "CN", "Mobile")
+
+    await look_up(tab, "+7 701 234-56-78")  # +7, but Kazakhstan's
+    shown = await card(tab)
+    assert shown["number"] == "+7 701 234-56-78"
+    assert (shown["operator"], shown["country"], shown["flag"]) == ("Kcell/Activ", "Kazakhstan", "KZ")
+
+    await look_up(tab, "78432310000")  # Russian, in no range of this registry: libphonenumber's answer
+    shown = await card(tab)
+    assert shown["number"] == "+7 843 231-00-00"
+    assert (shown["country"], shown["flag"], shown["type"]) == ("Russia", "RU", "Geographic")
+    assert shown["operator"] is None
     assert tab.errors == []
 
 

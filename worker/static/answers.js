@@ -119,6 +119,8 @@ function russian(national) {
 function foreign(digits, countryCode) {
   const code = text(countryCode);
   if (!digits) return "";
+  // +7 beyond the registry (numbers it lacks, Kazakhstan) is written as Russian numbers are
+  if (code === "7" && digits.length === 11) return russian(digits.slice(1));
   return code && digits.startsWith(code) ? `+${code} ${digits.slice(code.length)}` : `+${digits}`;
 }
 

@@ -74,8 +74,9 @@ function renderResults() {
     + (errors ? `, ${errors.toLocaleString("en")} could not be looked up.` : ".");
   renderTable();
   renderCounts($("per-operator"), found.map((row) => row.operator || "unknown"));
-  // Russian numbers by federal subject, others by country (their locations are cities, states, ...).
-  renderCounts($("per-region"), found.map((row) => (row.russian ? row.region : row.country) || "unknown"));
+  // Russian numbers by region, others by country (their locations are cities, states, ...).
+  const region = (row) => ((row.russian || row.iso === "RU") && row.region) || row.country || "unknown";
+  renderCounts($("per-region"), found.map(region));
   $("results").hidden = false;
 }
 
