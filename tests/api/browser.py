@@ -22,6 +22,7 @@ import aiohttp
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 LISTENING = re.compile(rb"DevTools listening on (ws://\S+)")
+PATIENCE = 30.0  # seconds anything the page does may take on a busy machine before a test gives up
 Event = dict[str, Any]
 
 
@@ -58,7 +59,9 @@ class Browser:
                 break
             data = json.loads(message.data)
             if "id" in data:
-                self.pending.pop(data["id"]).set_result(data)
+                answer = self.pending.pop(data["id"], None)
+                if answer is not None and not answer.done():  # its sender may have given up waiting
+                    answer.set_result(data)
             else:
                 for listener in list(self.listeners):
                     listener(data)
@@ -101,8 +104,9 @@ class Browser:
         begun = self.expect("Browser.downloadWillBegin")
         done = self.expect("Browser.downloadProgress", lambda params: params.get("state") == "completed")
         await action()
-        name = (await begun)["suggestedFilename"]
-        await done
+        async with waiting("a download"):
+            name = (await begun)["suggestedFilename"]
+            await done
         return self.downloads / name
 
 
@@ -136,7 +140,8 @@ class Tab:
     async def goto(self, url: str) -> None:
         loaded = self.browser.expect("Page.loadEventFired", session=self.session)
         await self.send("Page.navigate", {"url": url})
-        await loaded
+        async with waiting(f"{url} to load"):
+            await loaded
 
     async def js(self, expression: str) -> Any:
         """The value of ``expression`` in the page (a promise is awaited)."""
@@ -149,6 +154,10 @@ class Tab:
 
     async def until(self, condition: str) -> None:
         """Wait until the JavaScript ``condition`` holds, checked again on every change of the DOM."""
+        async with waiting(condition):
+            await self._until(condition)
+
+    async def _until(self, condition: str) -> None:
         await self.js(
             f"""new Promise((resolve) => {{
                 const check = () => {{ if ({condition}) {{ observer.disconnect(); resolve(true); }} }};
@@ -201,6 +210,16 @@ class Tab:
         png = base64.b64decode(shot["data"])
         await asyncio.to_thread(path.write_bytes, png)
         return png
+
+
+@contextlib.asynccontextmanager
+async def waiting(what: str) -> AsyncIterator[None]:
+    """Fail with what was awaited, rather than let the test's own timeout end it without a word."""
+    try:
+        async with asyncio.timeout(PATIENCE):
+            yield
+    except TimeoutError:
+        raise AssertionError(f"waited {PATIENCE:.0f} s for {what}") from None
 
 
 @contextlib.asynccontextmanager
