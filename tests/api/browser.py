@@ -105,7 +105,7 @@ class Browser:
         done = self.expect("Browser.downloadProgress", lambda params: params.get("state") == "completed")
         await action()
         async with waiting("a download"):
-            name = (await begun)["suggestedFilename"]
+            name = str((await begun)["suggestedFilename"])
             await done
         return self.downloads / name
 
