@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import fakeredis
 
@@ -18,6 +18,13 @@ from worker.data.dataset.store import LocalStore
 from worker.lookup.engine import LookupEngine
 
 pytestmark = NEEDS_CHROMIUM
+
+
+WHAT: Final = {
+    "bundled": "the registry bundled with numlookup",
+    "imported": "an imported registry",
+    "portal": "the registry from the official portal",
+}
 
 
 class Connected:
@@ -39,10 +46,12 @@ async def test_footer_shows_the_data_age_and_redis_and_ami(
     client: Client = await aiohttp_client(app)
     tab = await opened(browser, base(client))
     data = await tab.js("document.getElementById('health-data').textContent")
-    assert (
-        f"Version {version}, built 3 days ago." in data
-        or data == f"Data version {version}, built 3 days ago."
-    )
+    assert data.endswith(f"Version {version}, built 3 days ago."), data
+    # what /health says of the data's source and publication, in words
+    dataset = (await (await client.get("/health")).json())["dataset"]
+    days = dataset["age_days"]
+    published = f"published {dataset['published']}, " + ("today" if days == 0 else f"{days} days ago")
+    assert data.startswith(f"Data: {WHAT[dataset['source']]} {published}. "), data
     assert await tab.js("document.getElementById('health-redis').textContent") == "Redis: connected."
     assert await tab.js("document.getElementById('health-ami').textContent") == "AMI: connected."
     assert await tab.js("document.getElementById('health').className") == ""
@@ -53,7 +62,7 @@ async def test_footer_with_source_publication_and_trouble(serve: Serve, browser:
     tab = await opened(browser, base(await serve("extras")))
     data = await tab.js("document.getElementById('health-data').textContent")
     assert data.startswith(
-        "Data: the registry bundled with numlookup published 2026-03-01, 277 days old. Version "
+        "Data: the registry bundled with numlookup published 2026-03-01, 277 days ago. Version "
     )
     assert data.endswith(" It is stale: update the data (numlookup data update).")
     assert await tab.js("document.getElementById('health-redis').textContent") == "Redis: unreachable."

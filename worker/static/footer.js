@@ -23,7 +23,8 @@ function datasetText(dataset) {
   const what = DATASETS[dataset.source] || (dataset.source ? `the ${dataset.source} registry` : "");
   const parts = [];
   if (dataset.published) {
-    const old = Number.isFinite(dataset.age_days) ? `, ${plural(dataset.age_days, "day")} old` : "";
+    const days = dataset.age_days;
+    const old = !Number.isFinite(days) ? "" : days === 0 ? ", today" : `, ${plural(days, "day")} ago`;
     parts.push(`Data: ${what || "the registry"} published ${dataset.published}${old}.`);
   } else if (what) {
     parts.push(`Data: ${what}.`);
