@@ -34,10 +34,13 @@ ARTIFACTS: Final = Path(
 SOURCE: Final = "X-Numlookup-Source"
 # What the extras layer adds, by the v1 region of the answer.
 LOCALITY: Final = {"Республика Башкортостан": "г. Уфа", "Краснодарский край": "г. Краснодар"}
-# v2 names the region in Latin: Bashkortostan gets a zone and its offset, every other subject an offset alone
-ZONE: Final = {True: ("Asia/Yekaterinburg", "+05:00"), False: (None, "+03:00")}
+# (zone, offset, every zone the number may be in) by the Latin word v2's location has; else an offset alone
+ZONES: Final = {
+    "Bashkortostan": ("Asia/Yekaterinburg", "+05:00", None),
+    "Krasnodar": ("Europe/Moscow", "+03:00", ["Europe/Moscow", "Europe/Samara"]),
+}
 HEALTH_EXTRAS: Final = {"source": "bundled", "published": "2026-03-01", "age_days": 277, "stale": True}
-V2_EXTRAS: Final = ("timezone", "utc_offset", "callable_now")
+V2_EXTRAS: Final = ("timezone", "utc_offset", "timezones", "callable_now")
 
 
 def layer_v1(body: dict[str, Any], extras: bool) -> None:
@@ -51,10 +54,13 @@ def layer_v2(body: dict[str, Any], extras: bool) -> None:
     for name in V2_EXTRAS:
         body.pop(name, None)
     if extras and body.get("country_code") == 7 and body.get("destination") == "Russia":
-        zone, offset = ZONE["Bashkortostan" in str(body.get("location"))]
+        where = str(body.get("location"))
+        zone, offset, zones = next((z for word, z in ZONES.items() if word in where), (None, "+03:00", None))
         if zone is not None:
             body["timezone"] = zone
         body["utc_offset"] = offset
+        if zones is not None:
+            body["timezones"] = zones
         body["callable_now"] = False
 
 

@@ -34,6 +34,7 @@ async def test_card_for_79170415564(serve: Serve, browser: Browser) -> None:
     assert shown["locality"] == v1.get("locality")
     assert (shown["time"] is None) == ("timezone" not in v2 and "utc_offset" not in v2)
     assert (shown["callable"] is None) == ("callable_now" not in v2)
+    assert (shown["zones"] is None) == (len(v2.get("timezones", [])) < 2)
     assert (shown["source"] is None) == (v2_response.headers.get(SOURCE) is None)
     # the raw answers, folded below the card
     assert await tab.js("document.getElementById('raw').open") is False
@@ -93,6 +94,12 @@ async def test_card_with_the_fields_other_issues_add(serve: Serve, browser: Brow
     now = datetime.now(UTC) + timedelta(hours=5)
     nearby = {(now + timedelta(minutes=delta)).strftime("%a %H:%M") for delta in (-1, 0, 1)}
     assert f"{match[1]} {match[2]}" in nearby
+    assert shown["zones"] is None  # one zone only
+    # a number that may be in several zones: its main zone's time, and the zones it may be in
+    await look_up(tab, "79000000005")
+    shown = await card(tab)
+    assert shown["time"].endswith(" (UTC+03:00, Europe/Moscow)")
+    assert shown["zones"] == "Europe/Moscow, Europe/Samara"
     # an answer with an offset and no zone name: the time comes from the offset
     await look_up(tab, "74959890000")
     shown = await card(tab)
@@ -108,6 +115,7 @@ async def test_card_without_the_fields_other_issues_add(serve: Serve, browser: B
     shown = await card(tab)
     assert shown["operator"] == "МТС"
     assert (shown["locality"], shown["time"], shown["callable"], shown["source"]) == (None, None, None, None)
+    assert shown["zones"] is None
 
 
 async def test_errors_are_sentences(serve: Serve, browser: Browser) -> None:

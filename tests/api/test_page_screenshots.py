@@ -64,8 +64,8 @@ BOXES_JS: Final = """(() => {
     return boxes;
 })()"""
 CARD_FIELDS: Final = (
-    "number", "operator", "ported", "region", "locality", "country", "flag", "type", "time", "callable",
-    "source",
+    "number", "operator", "ported", "region", "locality", "country", "flag", "type", "time", "zones",
+    "callable", "source",
 )  # fmt: skip
 
 

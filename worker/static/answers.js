@@ -50,7 +50,7 @@ export function postList(url, numbers) {
 // What the service said about one number, in the shape the card, the table and the CSV share.
 export function answerOf(input, v1, v2) {
   const row = { input, kind: "found", russian: false, digits: "", number: input, operator: "", oldOperator: "",
-    region: "", locality: "", country: "", iso: "", type: "", timezone: "", utcOffset: "", callable: null };
+    region: "", locality: "", country: "", iso: "", type: "", timezone: "", utcOffset: "", timezones: [], callable: null };
   const v2Found = isObject(v2) && typeof v2.destination === "string" && v2.destination !== "not found";
   if (isObject(v1) && typeof v1.full_num === "string") {
     row.russian = true;
@@ -77,6 +77,7 @@ export function answerOf(input, v1, v2) {
     row.type = text(v2.description);
     row.timezone = text(v2.timezone);
     row.utcOffset = text(v2.utc_offset);
+    row.timezones = Array.isArray(v2.timezones) ? v2.timezones.filter((zone) => typeof zone === "string") : [];
     row.callable = typeof v2.callable_now === "boolean" ? v2.callable_now : null;
   }
   return row;

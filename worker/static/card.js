@@ -35,6 +35,8 @@ function showCard(row, source) {
   const tick = () => setField("time", localTime(row, new Date()));
   tick();
   if (!card.querySelector('[data-field="time"]').hidden) clockTimer = setInterval(tick, 15000);
+  // a number that may be in several zones (v2 `timezones`): its time above is the main zone's
+  setField("zones", row.timezones.length > 1 ? row.timezones.join(", ") : "");
   const callable = setField("callable", row.callable === null ? "" : callableText(row.callable));
   callable.classList.toggle("no", row.callable === false);
   setField("source", source ? SOURCES[source] || source : "");
