@@ -130,7 +130,9 @@ async def test_errors_are_sentences(serve: Serve, browser: Browser) -> None:
         "73000000000 is not in the Russian numbering plan: no operator holds that range."
     )
     await look_up(tab, "0")
-    assert await message(tab, "one-message") == "0 is not a number any country's numbering plan knows."
+    assert await message(tab, "one-message") == (
+        "“0” is not a phone number. Type it with its country code, for example +7 495 989-85-33."
+    )
     await look_up(tab, "79170415564")  # a good answer clears the sentence
     assert await message(tab, "one-message") == ""
     assert (await card(tab))["operator"] == "МТС"

@@ -16,7 +16,7 @@ from typing import Final
 from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from worker.api.replies import CORS
+from worker.api.replies import headers_for
 
 # What the page may load: its own files, its own API, inline SVG/data images (the icon); nothing else.
 CSP: Final = (
@@ -37,8 +37,7 @@ BATCH_LIMIT_MARK: Final = b"{{batch_limit}}"
 
 
 def page_headers(content_type: str) -> CIMultiDictProxy[str]:
-    headers = CIMultiDict(CORS)
-    headers[hdrs.CONTENT_TYPE] = content_type
+    headers = CIMultiDict(headers_for(content_type))  # its type, the Server name, CORS: as every answer
     headers["Content-Security-Policy"] = CSP
     headers["X-Content-Type-Options"] = "nosniff"
     # Small files: always revalidate, so an upgraded service never runs yesterday's script.
