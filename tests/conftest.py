@@ -40,8 +40,8 @@ RANGES = [
 PORTED = {9000000000: 0, 9261234567: 0, 9170000001: 2}
 
 
-def build_small_dataset(directory: Path, version: str | None = None) -> str:
-    """Write the hand-made dataset into ``directory``; returns its version."""
+def build_small_dataset(directory: Path, version: str | None = None, created: datetime | None = None) -> str:
+    """Write the hand-made dataset into ``directory`` (made ``created``, default now); return its version."""
     version = version or new_version()
     ranges = np.array(
         [
@@ -52,7 +52,9 @@ def build_small_dataset(directory: Path, version: str | None = None) -> str:
     )
     write_dataset(
         directory,
-        meta=Meta(version, datetime.now(UTC), len(RANGES), len(PORTED), len(OPERATORS), ["hand-made"]),
+        meta=Meta(
+            version, created or datetime.now(UTC), len(RANGES), len(PORTED), len(OPERATORS), ["hand-made"]
+        ),
         operators=OPERATORS,
         regions=REGIONS,
         ranges=ranges,

@@ -21,6 +21,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
+from tests.api.browser import Browser, chromium
+from tests.api.pages import layered
 from tests.conftest import REAL_REDIS_URL
 from worker.api.app import create_app
 from worker.lookup.engine import LookupEngine
@@ -28,6 +30,7 @@ from worker.settings import HttpSettings, Settings
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
+Serve = Callable[..., Awaitable[Client]]
 
 
 def free_port() -> int:
@@ -115,3 +118,27 @@ async def raw_request(
     status = int(lines[0].split()[1])
     fields = dict(line.split(": ", 1) for line in lines[1:])
     return status, {name.lower(): value for name, value in fields.items()}, body
+
+
+@pytest.fixture
+async def serve(aiohttp_client: Any, engine: LookupEngine, data_dir: Path) -> Serve:
+    """The real app on a real port; ``layer="extras"|"bare"`` adds or removes the other issues' fields."""
+
+    async def build(
+        layer: str | None = None, *, engine_: LookupEngine | None = None, redis: Any = None, **http: Any
+    ) -> Client:
+        app = create_app(make_settings(data_dir, **http), engine_ or engine, redis=redis)
+        if layer is not None:
+            app.middlewares.append(layered(layer == "extras"))
+        client: Client = await aiohttp_client(app)
+        return client
+
+    return build
+
+
+@pytest.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[Browser]:
+    async with chromium(tmp_path / "profile") as running:
+        yield running
+        # no script error, refused resource or CSP violation in any page of the test
+        assert [error for tab in running.tabs for error in tab.errors] == []

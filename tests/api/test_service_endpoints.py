@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -16,6 +17,7 @@ from redis.asyncio import Redis
 
 from tests.api.conftest import Client, MakeClient
 from tests.metrics import API_SERIES, sample, series
+from worker.api import page
 from worker.api.app import create_app
 from worker.api.health import AmiState
 from worker.data.dataset.format import Dataset
@@ -190,13 +192,40 @@ async def test_cors_header_on_every_answer(client: Client, path: str) -> None:
     assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 
-async def test_page_is_served(client: Client) -> None:
-    response = await client.get("/")
+@pytest.mark.parametrize(
+    ("path", "content_type", "text"),
+    [
+        ("/", "text/html; charset=utf-8", 'id="num"'),
+        ("/static/page.js", "text/javascript; charset=utf-8", 'from "./card.js"'),
+        ("/static/table.js", "text/javascript; charset=utf-8", '"get/v2/batch"'),
+        ("/static/page.css", "text/css; charset=utf-8", ".card"),
+    ],
+)
+async def test_page_is_served(client: Client, path: str, content_type: str, text: str) -> None:
+    response = await client.get(path)
     assert response.status == 200
-    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
-    html = await response.text()
-    assert 'id="num"' in html
-    assert "get/v2/" in html
+    assert response.headers["Content-Type"] == content_type
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert text in await response.text()
+    head = await client.head(path)
+    assert head.status == 200
+    assert (await client.post(path)).status == 405
+
+
+async def test_page_files_load_nothing_from_elsewhere(make_client: MakeClient) -> None:
+    client = await make_client(batch_limit=250)
+    index = await client.get("/")
+    assert index.headers["Content-Security-Policy"].startswith("default-src 'none'; script-src 'self';")
+    assert "connect-src 'self'" in index.headers["Content-Security-Policy"]
+    html = await index.text()
+    assert 'data-batch-limit="250"' in html
+    static = Path(page.__file__).parents[1] / "static"
+    assert {name for _, name, _ in page.FILES} == {file.name for file in static.iterdir()}  # each one served
+    for path, _, _ in page.FILES:
+        text = await (await client.get(path)).text()
+        assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text, re.I), path  # no absolute URL
+        assert "@import" not in text
+        assert "url(http" not in text
 
 
 class BrokenEngine(LookupEngine):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from importlib import resources
 from typing import Final
 
 from aiohttp import HttpVersion11, hdrs, web
@@ -17,12 +16,12 @@ from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, gener
 from redis.asyncio import Redis
 
 from worker import __version__
-from worker.api import health, metrics, openapi
+from worker.api import health, metrics, openapi, page
 from worker.api.addresses import ClientAddress, parse_networks
 from worker.api.guard import Guard, Handler, fallback, preflight
 from worker.api.health import AmiState
 from worker.api.ratelimit import RateLimiter
-from worker.api.replies import HTML_HEADERS, error_response, headers_for, json_response
+from worker.api.replies import error_response, headers_for, json_response
 from worker.api.views import Lookups
 from worker.lookup.engine import LookupEngine
 from worker.settings import Settings
@@ -35,7 +34,6 @@ LIMITER: Final = web.AppKey("limiter", RateLimiter)
 ITEMS: Final = web.AppKey("items", RateLimiter)  # the budget of numbers in batches
 METRICS: Final = web.AppKey("metrics", metrics.HttpCollector)
 REGISTRY: Final = web.AppKey("registry", CollectorRegistry)
-PAGE: Final = web.AppKey("page", bytes)
 SIBLINGS: Final = web.AppKey[metrics.Siblings | None]("siblings")
 # The text format generate_latest() writes. Not CONTENT_TYPE_LATEST, which says version=1.0.0 since
 # prometheus_client 0.23: this keeps the header scrapers have always seen.
@@ -85,7 +83,7 @@ def create_app(
         registry.register(ami_state)
     if engine.upstream is not None:
         registry.register(engine.upstream)
-    app.cleanup_ctx.append(load_page)
+    app.cleanup_ctx.append(page.loader(http.batch_limit))
     app.cleanup_ctx.append(quiet_protocol_errors)
     app.cleanup_ctx.append(close_limiter)
 
@@ -107,8 +105,8 @@ def create_app(
         ("GET", "/health", health_view, "health", False),
         ("GET", "/metrics", metrics_view, "metrics", False),
         ("GET", "/openapi.json", openapi_view, "openapi", False),
-        ("GET", "/", page_view, "page", False),
     ]
+    routes += [("GET", path, page.view(path), "page", False) for path, _, _ in page.FILES]
     allowed: dict[str, str] = {}
     for method, path, handler, label, limited in routes:
         wrapped = guard.wrap(label, handler, limited=limited)
@@ -171,15 +169,6 @@ async def close_limiter(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[LIMITER].close()
     await app[ITEMS].close()
-
-
-async def load_page(app: web.Application) -> AsyncIterator[None]:
-    app[PAGE] = resources.files("worker").joinpath("static/index.html").read_bytes()
-    yield
-
-
-async def page_view(request: web.Request) -> web.Response:
-    return web.Response(body=request.app[PAGE], headers=HTML_HEADERS)
 
 
 async def openapi_view(request: web.Request) -> web.Response:

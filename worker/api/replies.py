@@ -42,7 +42,6 @@ def headers_for(content_type: str, *, cors: bool = True) -> CIMultiDictProxy[str
 
 JSON_HEADERS: Final = headers_for("application/json; charset=utf-8")
 HEADERS: Final = {JSON: JSON_HEADERS, TEXT: headers_for("text/plain; charset=utf-8")}
-HTML_HEADERS: Final = headers_for("text/html; charset=utf-8")
 SOURCE_HEADER: Final = "X-Numlookup-Source"  # where the answer came from: registry, mnp, upstream, cache
 SOURCED: Final = {
     (content_type, source): CIMultiDictProxy(CIMultiDict({**headers, SOURCE_HEADER: source}))
