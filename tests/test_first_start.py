@@ -58,7 +58,10 @@ class Api:
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        command = ["-m", "worker", "--data-dir", str(self.data_dir), "api", "--port", str(self.port)]
+        # one process: each request then sees the same process's data (with --workers N, a request right
+        # after one process switched may reach another still switching)
+        command = ["-m", "worker", "--data-dir", str(self.data_dir), "api", "--workers", "1"]
+        command += ["--port", str(self.port)]
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, *command, cwd=REPO, env=offline_env(), stderr=asyncio.subprocess.PIPE
         )

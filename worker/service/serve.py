@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import multiprocessing.connection
+import os
 import shutil
 import signal
 import socket
@@ -29,6 +31,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Final
 
 from worker.api.metrics import Siblings
 from worker.api.site import api_site
@@ -40,6 +43,8 @@ from worker.service.seed import ensure_dataset, portal_on_start
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG: Final = 1  # prctl(2): the signal a child gets when its parent dies
 
 
 async def serve_everything(
@@ -115,6 +120,7 @@ async def serve_api_process(
 
 def _api_child(settings: Settings, fetch: bool, siblings: Path) -> None:
     """Entry point of each ``--workers`` child (spawned: a fresh interpreter, nothing inherited)."""
+    die_with_parent()
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
@@ -125,6 +131,19 @@ def _api_child(settings: Settings, fetch: bool, siblings: Path) -> None:
     except NumlookupError as error:  # one line, as the single-process API's
         print(f"numlookup: {error}", file=sys.stderr)
         sys.exit(2)
+
+
+def die_with_parent() -> None:
+    """Have the kernel stop this child when the parent dies, however it dies (SIGKILL included): orphaned
+    workers would keep serving the port, and holding the parent's stderr, after ``numlookup api`` is gone."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        log.warning("cannot tie this worker to its parent: %s", os.strerror(ctypes.get_errno()))
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before the call: no signal will come
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 async def _seed(settings: Settings) -> None:
