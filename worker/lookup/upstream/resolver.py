@@ -123,7 +123,7 @@ class Upstreams:
                 if usable:
                     self._enqueue(digits, answer.allocation.operator)
                 return answer
-            task = self._start(digits, answer.allocation.operator)
+            task = self._start(digits, answer.allocation.operator, dataset)
         else:
             self.cache.coalesced += 1
         try:
@@ -145,8 +145,10 @@ class Upstreams:
 
     # -- asking ------------------------------------------------------------------------------------------
 
-    def _start(self, digits: str, holder: Operator) -> asyncio.Task[tuple[Entry | None, str]]:
-        task = asyncio.create_task(self._fetch(digits, holder), name=f"upstream-{digits}")
+    def _start(
+        self, digits: str, holder: Operator, dataset: Dataset | None
+    ) -> asyncio.Task[tuple[Entry | None, str]]:
+        task = asyncio.create_task(self._fetch(digits, holder, dataset), name=f"upstream-{digits}")
         self.inflight[digits] = task
         task.add_done_callback(lambda done: self._finished(digits, done))
         return task
@@ -157,7 +159,7 @@ class Upstreams:
             log.error("upstream lookup of %s failed", digits, exc_info=task.exception())
 
     async def _fetch(
-        self, digits: str, holder: Operator, *, patient: bool = False
+        self, digits: str, holder: Operator, dataset: Dataset | None = None, *, patient: bool = False
     ) -> tuple[Entry | None, str]:
         """Ask the sources in order; the outcome is remembered for everyone. ``patient``: wait for a token
         instead of queueing (the background refresh)."""
@@ -165,6 +167,13 @@ class Upstreams:
             self.cache.coalesced += 1
             return await self._wait_for_other(digits), CACHE
         try:
+            # Another process may have asked, stored and released between our cache miss and our claim
+            # (seen on a loaded machine): its answer is there now, and the upstream must not be asked twice.
+            entry = await self.store.get(digits)
+            if entry is not None and not self._superseded(entry, dataset):
+                self.memory.put(digits, entry)
+                self.cache.coalesced += 1
+                return entry, CACHE
             return await self._ask_sources(digits, holder, patient)
         finally:
             await self.store.release(digits)
