@@ -90,20 +90,26 @@ def engine(dataset: Dataset) -> LookupEngine:
     return LookupEngine(dataset, clock=FIXED_CLOCK)
 
 
+async def real_redis() -> Redis:
+    """A client of the real test server, answering; the test is skipped without one, except in CI."""
+    client = Redis.from_url(REAL_REDIS_URL)
+    try:
+        await client.ping()
+    except OSError as error:  # CI always has one (.ci/run starts it); a laptop may not
+        await client.aclose()
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {REAL_REDIS_URL}: {error}")
+    return client
+
+
 @pytest.fixture(params=["fakeredis", "real"])
 async def redis(request: pytest.FixtureRequest) -> AsyncIterator[Redis]:
     """An empty Redis database: fakeredis for the fast loop, a real server for what CI proves."""
     if request.param == "fakeredis":
         client: Redis = fakeredis.FakeAsyncRedis()
     else:
-        client = Redis.from_url(REAL_REDIS_URL)
-        try:
-            await client.ping()
-        except OSError as error:  # CI always has one (.ci/run starts it); a laptop may not
-            await client.aclose()
-            if os.environ.get("CI"):
-                raise
-            pytest.skip(f"no Redis at {REAL_REDIS_URL}: {error}")
+        client = await real_redis()
     await client.flushdb()
     yield client
     await client.flushdb()

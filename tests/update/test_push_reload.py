@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import REAL_REDIS_URL, build_small_dataset
+from tests.conftest import REAL_REDIS_URL, build_small_dataset, real_redis
 from worker.data.dataset import redis_store
 from worker.data.dataset.redis_store import Keys
 from worker.data.dataset.store import LocalStore
@@ -27,14 +27,7 @@ PUSH_WITHIN = 0.5  # seconds from the publication to the last of three replicas 
 @pytest.fixture
 async def shared() -> AsyncIterator[tuple[Redis, str]]:
     """The test Redis and a prefix of this test's own."""
-    client = Redis.from_url(REAL_REDIS_URL)
-    try:
-        await client.ping()
-    except OSError as error:
-        await client.aclose()
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no Redis at {REAL_REDIS_URL}: {error}")
+    client = await real_redis()
     prefix = f"push-{os.getpid()}-{time.monotonic_ns()}"
     yield client, prefix
     for pattern in (f"{prefix}:*", f"{{{prefix}:*"):

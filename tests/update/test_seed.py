@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import REAL_REDIS_URL
+from tests.conftest import REAL_REDIS_URL, real_redis
 from tests.realdata import ROSSVYAZ
 from tests.update.portal_fake import ROWS, FakePortal, registry_csv
 from worker.data.dataset import redis_store
@@ -162,14 +162,7 @@ async def test_with_redis_the_portals_registry_becomes_current_there_too(
     fake_portal: tuple[FakePortal, str], tmp_path: Path
 ) -> None:
     """Replicas follow Redis: the background try publishes what it fetched there, over the snapshot."""
-    client = Redis.from_url(REAL_REDIS_URL)
-    try:
-        await client.ping()
-    except OSError as error:
-        await client.aclose()
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no Redis at {REAL_REDIS_URL}: {error}")
+    client = await real_redis()
     prefix = f"seedtest-{os.getpid()}"
     fake, url = fake_portal
     publish_real_files(fake, datetime(2026, 11, 20, 3, 12))

@@ -13,7 +13,8 @@ import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
-from tests.conftest import MEGAFON, REAL_REDIS_URL
+from tests.conftest import MEGAFON
+from tests.conftest import real_redis as connect_real_redis
 from tests.data.conftest import BRANDS, FIXTURES, REAL_DEF
 from tests.upstream.conftest import upstream_engine
 from worker.answer.model import RussianAnswer
@@ -98,12 +99,7 @@ async def test_an_http_template_source(data_dir: Path, dataset: Any, aiohttp_ser
 
 @pytest.fixture
 async def real_redis() -> Any:
-    client = Redis.from_url(REAL_REDIS_URL)
-    try:
-        await client.ping()
-    except OSError as error:
-        await client.aclose()
-        pytest.skip(f"no Redis at {REAL_REDIS_URL}: {error}")
+    client = await connect_real_redis()
     prefix = f"test-budget-{time.monotonic_ns()}"
     yield client, prefix
     keys = [key async for key in client.scan_iter(f"{prefix}:*")]

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from redis.asyncio import Redis
 
 from tests.ami.fake_asterisk import FakeAsterisk
-from tests.conftest import REAL_REDIS_URL
+from tests.conftest import REAL_REDIS_URL, real_redis
 from tests.upstream.fake_voxlink import FakeVoxlink
 from tests.upstream.processes import free_port, numlookup
 
@@ -32,14 +31,7 @@ RATE = 8  # the voxlink default, below its 10/s
 @pytest.fixture
 async def prefix() -> AsyncIterator[str]:
     """A Redis key prefix of this test's own on the real server; its keys are deleted after."""
-    client = Redis.from_url(REAL_REDIS_URL)
-    try:
-        await client.ping()
-    except OSError as error:
-        await client.aclose()
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no Redis at {REAL_REDIS_URL}: {error}")
+    client = await real_redis()
     name = f"test-{uuid.uuid4().hex[:8]}"
     yield name
     keys = [key async for key in client.scan_iter(f"{name}:*")]
