@@ -8,6 +8,7 @@ import logging
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from tests.ami.conftest import until, worker_settings
 from tests.ami.fake_asterisk import FakeAsterisk
@@ -117,3 +118,26 @@ async def test_claim_is_short_lived(redis: Redis) -> None:
     assert await claims.claim("other-pbx", "1.1") is True  # Uniqueids are per Asterisk
     ttl = await redis.pttl("{t:ami:claim}:pbx:1.1")
     assert 0 < ttl <= 500
+
+
+async def test_a_claim_whose_reply_was_lost_is_still_won(redis: Redis) -> None:
+    """A failover loses the reply of a ``SET NX`` the master applied; redis-py's retry then finds the key.
+    The worker that set it must still answer (before, both workers skipped the event: it got no answer)."""
+    claims = Claims(redis, prefix="t", ttl=5)
+    real_execute = Pipeline.execute
+    calls = 0
+
+    async def applied_then_lost(pipe: Pipeline, raise_on_error: bool = True) -> list[object]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # applied, reply lost; the retry sends the same commands and sees the key exist
+            sent = list(pipe.command_stack)
+            await real_execute(pipe, raise_on_error)
+            pipe.command_stack = sent
+        return await real_execute(pipe, raise_on_error)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Pipeline, "execute", applied_then_lost)
+        assert await claims.claim("pbx", "2.1") is True
+    assert await Claims(redis, prefix="t", ttl=5).claim("pbx", "2.1") is False  # another worker: skips it
+    assert await claims.claim("pbx", "2.1") is False  # the same event again: answered once already

@@ -6,13 +6,20 @@ better twice (the same values, harmless) than never.
 
 Claims asked for in the same event-loop turn go to Redis in one pipeline: under load that is one round
 trip for a burst of events instead of one each (and never more connections than redis-py's pool allows).
+
+A claim is won when the key holds this worker's name after the ``SET NX``, not when the ``SET`` says it set
+it: a ``SET`` that reached the master but whose reply was lost (a Sentinel failover closes the connections)
+is sent again by redis-py's retry, now finds the key (its own, replicated to the new master) and says no.
+Trusting that "no" left such an event answered by nobody.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
+import secrets
 import socket
 
 from redis.asyncio import Redis
@@ -28,7 +35,10 @@ class Claims:
             f"{{{prefix}:ami:claim}}:"  # one hash tag: a batch is one node's round trip in a cluster
         )
         self._ttl_ms = max(1, int(ttl * 1000))
-        self._owner = f"{socket.gethostname()}:{os.getpid()}"
+        # A claim's value: this worker (unique even beside another in the same process) and a number of the
+        # claim's own, so that only the retry of the very same claim finds itself the winner.
+        self._owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._claims = itertools.count()
         self._failing = False
         self._batch: list[tuple[str, asyncio.Future[bool]]] = []
         self._flushes: set[asyncio.Task[None]] = set()
@@ -51,9 +61,12 @@ class Claims:
         assert self._redis is not None
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for key, _ in batch:
-                    pipe.set(key, self._owner, nx=True, px=self._ttl_ms)
-                won = await pipe.execute()
+                values = [f"{self._owner}:{next(self._claims)}".encode() for _ in batch]
+                for (key, _), value in zip(batch, values, strict=True):
+                    pipe.set(key, value, nx=True, px=self._ttl_ms)
+                    pipe.get(key)
+                replies = await pipe.execute()
+            won = [_bytes(holder) == value for holder, value in zip(replies[1::2], values, strict=True)]
         except (RedisError, OSError) as error:
             self.errors += len(batch)
             if not self._failing:
@@ -71,3 +84,8 @@ class Claims:
         for (_, future), result in zip(batch, won, strict=True):
             if not future.done():
                 future.set_result(bool(result))
+
+
+def _bytes(value: bytes | str | None) -> bytes | None:
+    """A reply as bytes, whether or not the client was made with ``decode_responses``."""
+    return value.encode() if isinstance(value, str) else value
