@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.conftest import make_settings
+from worker.api.protocol import HeadSweeper
 from worker.api.site import api_site
 from worker.lookup.engine import LookupEngine
 
@@ -69,6 +70,66 @@ async def test_an_idle_keep_alive_connection_is_not_a_slow_head(port: int) -> No
         assert json.loads(body)["operator"] == "МТС"
         await asyncio.sleep(3 * TIMEOUT)  # idle between requests: aiohttp's keep-alive, not the head clock
     writer.close()
+
+
+async def test_a_head_trickled_after_quick_requests_is_cut_off_too(port: int) -> None:
+    """The head clock restarts with each request's first byte, on a connection that already answered."""
+    reader, writer = await connect(port)
+    for _ in range(20):
+        writer.write(b"GET /get/?num=79170415564 HTTP/1.1\r\nHost: test\r\n\r\n")
+        assert (await read_response(reader))[0] == 200
+    started = time.monotonic()
+    writer.write(b"GET /get/?num=79170415564 HTTP/1.1\r\n")
+    response = asyncio.ensure_future(read_response(reader))
+    while not response.done():
+        await asyncio.wait([response], timeout=0.1)
+        writer.write(b"X")
+    assert (await response)[0] == 408
+    assert TIMEOUT <= time.monotonic() - started < 4 * TIMEOUT
+    writer.close()
+
+
+async def test_a_slow_body_is_no_slow_head(engine: LookupEngine, data_dir: Path) -> None:
+    """Body bytes arriving after a complete head do not start the head clock (the body has its own)."""
+    settings = make_settings(data_dir, port=0, header_timeout=0.3, body_timeout=5)
+    async with api_site(settings, engine, None) as runner:
+        reader, writer = await connect(runner.addresses[0][1])
+        body = b'["79170415564", "79261234567"]'
+        writer.write(
+            b"POST /get/batch HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        )
+        for part in (body[:5], body[5:20], body[20:]):  # over 0.9 s: three times the head's timeout
+            await asyncio.sleep(0.3)
+            writer.write(part)
+        status, _, answer = await read_response(reader)
+        assert status == 200
+        assert [item["operator"] for item in json.loads(answer)] == ["МТС", "МТС"]
+        writer.close()
+
+
+async def test_the_sweeper_ticks_only_while_there_are_connections() -> None:
+    loop = asyncio.get_running_loop()
+    sweeper = HeadSweeper(loop, header_timeout=0.2)
+
+    class Connection:
+        head_since: float | None = loop.time()
+        cut = 0
+
+        def head_too_slow(self) -> None:
+            self.head_since = None
+            self.cut += 1
+
+    slow, idle = Connection(), Connection()
+    idle.head_since = None
+    for connection in (slow, idle):
+        sweeper.add(connection)  # type: ignore[arg-type]  # only head_since and head_too_slow are used
+    await asyncio.sleep(0.4)
+    assert (slow.cut, idle.cut) == (1, 0)
+    for connection in (slow, idle):
+        sweeper.discard(connection)  # type: ignore[arg-type]
+    await asyncio.sleep(0.15)
+    assert sweeper._timer is None
 
 
 async def test_expect_100_continue_with_a_huge_body_is_refused_before_it_is_sent(port: int) -> None:

@@ -50,12 +50,14 @@ SOURCED: Final = {
 }
 
 
+def reply_headers(reply: Reply) -> CIMultiDictProxy[str]:
+    """The headers of a reply: its content type, and where its answer came from if it has one."""
+    return HEADERS[reply.content_type] if reply.source is None else SOURCED[reply.content_type, reply.source]
+
+
 def reply_response(reply: Reply) -> web.Response:
     """A :class:`worker.answer.voxlink.Reply` (JSON or ``field=`` plain text) as it goes on the wire."""
-    headers = (
-        HEADERS[reply.content_type] if reply.source is None else SOURCED[reply.content_type, reply.source]
-    )
-    return web.Response(body=reply.body.encode(), status=reply.status, headers=headers)
+    return web.Response(body=reply.body.encode(), status=reply.status, headers=reply_headers(reply))
 
 
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps(...) builds one per call

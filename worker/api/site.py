@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from redis.asyncio import Redis
 
-from worker.api.app import create_app
+from worker.api.app import create_app, request_handler
 from worker.api.health import AmiState
 from worker.api.metrics import Siblings
 from worker.api.protocol import GuardedRunner
@@ -44,6 +44,7 @@ async def api_site(
     runner = GuardedRunner(
         app,
         header_timeout=settings.http.header_timeout,
+        request_handler=request_handler(app),
         access_log=None,
         handle_signals=False,
         shutdown_timeout=SHUTDOWN_TIMEOUT,

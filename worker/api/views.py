@@ -14,13 +14,17 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 from aiohttp import hdrs, web
+from multidict import CIMultiDictProxy
 
 from worker.answer.model import Allocation, Operator, RussianAnswer, source_of
 from worker.answer.voxlink import (
     JSON,
     Body,
+    Meaning,
     Outcome,
+    meaning,
     missing_num,
+    outcome_source,
     to_json,
     v1,
     v1_body,
@@ -28,7 +32,14 @@ from worker.answer.voxlink import (
     v2_body,
     v2_reply,
 )
-from worker.api.replies import SOURCED, echoable, error_response, json_response, reply_response
+from worker.api.replies import (
+    SOURCED,
+    echoable,
+    error_response,
+    json_response,
+    reply_headers,
+    reply_response,
+)
 from worker.data.dataset.format import Dataset
 from worker.errors import InvalidNumber
 from worker.lookup.engine import LookupEngine
@@ -65,6 +76,7 @@ class Lookups:
         self.budget = budget  # the per-address budget of numbers in batches (worker.api.guard)
         self.trusted = trusted  # is this peer a proxy whose X-Forwarded-Proto we believe?
         self.v1_bodies = V1Bodies()
+        self.v1_errors = V1Errors()
 
     def registry_outcome(self, raw: str) -> Outcome:
         """What v1 shows: the registry's answer or a 404 (never libphonenumber's: see ``registry_answer``)."""
@@ -96,6 +108,7 @@ class Lookups:
                 if isinstance(outcome, RussianAnswer):
                     body = self.v1_bodies.body(outcome, self.engine.dataset)
                     return web.Response(body=body, headers=SOURCED[JSON, source_of(outcome)])
+                return self.v1_errors.response(raw, outcome, loaded=self.loaded)
             else:
                 outcome = await self.outcome(raw)  # an upstream may know the number was ported
             return reply_response(v1_reply(raw, outcome, loaded=self.loaded))
@@ -233,6 +246,34 @@ class V1Bodies:
                 self._tails = {}
             entry = self._tails[key] = (allocation, ported_to, text[len(head) :].encode())
         return head.encode() + entry[2]
+
+
+class V1Errors:
+    """v1's error replies (404 not in the registry, and the rest) for numbers of bare digits, from a memo.
+
+    An error body differs from another of the same meaning only by the number it quotes, which for bare
+    digits JSON writes as they are: each meaning's reply is rendered once by :func:`voxlink.v1_reply` with a
+    marker for the number, and a request puts its digits in the marker's place (rendering each 404 afresh
+    cost twice a found number's answer, and a tenth of random mobile numbers are in no range).
+    """
+
+    MARKER: Final = "\x00"  # what no error text holds: JSON writes it as \u0000
+
+    def __init__(self) -> None:
+        self._replies: dict[tuple[Meaning, str | None], tuple[int, bytes, bytes, CIMultiDictProxy[str]]] = {}
+
+    def response(self, digits: str, outcome: Outcome, *, loaded: bool) -> web.Response:
+        key = (meaning(outcome, loaded=loaded), outcome_source(outcome))
+        reply = self._replies.get(key)
+        if reply is None:
+            rendered = v1_reply(self.MARKER, outcome, loaded=loaded)
+            before, marker, after = rendered.body.partition(json.dumps(self.MARKER)[1:-1])
+            if not marker:  # an error body that does not quote the number: nothing to fill in
+                return reply_response(v1_reply(digits, outcome, loaded=loaded))
+            headers = reply_headers(rendered)
+            reply = self._replies[key] = (rendered.status, before.encode(), after.encode(), headers)
+        status, before_bytes, after_bytes, headers = reply
+        return web.Response(body=before_bytes + digits.encode() + after_bytes, status=status, headers=headers)
 
 
 def bare_digits(request: web.Request) -> str | None:
