@@ -111,3 +111,21 @@ def test_registry_answer_never_asks_libphonenumber_for_a_russian_number(engine: 
     assert isinstance(engine.registry_answer("+358181201235"), ForeignAnswer)
     with pytest.raises(InvalidNumber):
         engine.registry_answer("x")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["79170415564", "89170415564", "79261234567", "79000000000", "74959898533", "79990000000", "77012345678",
+     "9170415564", "+79170415564", "7917041556", "358181201235", "7917041556x"],
+)  # fmt: skip
+def test_registry_found_is_registry_answer_when_that_is_the_dataset_s(engine: LookupEngine, raw: str) -> None:
+    try:
+        answer = engine.registry_answer(raw)
+    except InvalidNumber:
+        answer = None
+    found = engine.registry_found(raw)
+    if raw.isdigit() and len(raw) == 11 and raw[0] in "78" and isinstance(answer, RussianAnswer):
+        assert found == answer
+    else:  # anything else is left to registry_answer, which tells it apart
+        assert found is None
+    assert LookupEngine(None).registry_found(raw) is None

@@ -20,14 +20,19 @@ _SEPARATORS: Final = str.maketrans("", "", " \t-.()\u00a0")
 
 def parse(raw: str) -> str:
     """Return the international digits of ``raw`` or raise :class:`InvalidNumber`."""
-    # Fast path: what dialplans and CRMs send most (11 bare digits), without building new strings.
+    return russian_digits(raw) or _parse_slow(raw)
+
+
+def russian_digits(raw: str) -> str | None:
+    """:func:`parse`'s answer for what dialplans and CRMs send most, 11 bare digits starting with 7 or 8
+    (``"7…"``, without building a new string for a 7), else ``None``: the rest is parsed the slow way."""
     if len(raw) == 11 and raw.isascii() and raw.isdigit():
         first = raw[0]
         if first == "7":
             return raw
         if first == "8":
             return "7" + raw[1:]
-    return _parse_slow(raw)
+    return None
 
 
 def _parse_slow(raw: str) -> str:

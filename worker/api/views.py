@@ -16,7 +16,7 @@ from typing import Final
 from aiohttp import hdrs, web
 from multidict import CIMultiDictProxy
 
-from worker.answer.model import Allocation, Operator, RussianAnswer, source_of
+from worker.answer.model import Allocation, Operator, RussianAnswer
 from worker.answer.voxlink import (
     JSON,
     Body,
@@ -104,10 +104,10 @@ class Lookups:
         raw = bare_digits(request)
         if raw is not None:  # the hot path: ?num=<digits> and nothing else
             if self.engine.upstream is None:  # only the dataset can answer v1: no await, a memoised body
-                outcome = self.registry_outcome(raw)
+                outcome = self.engine.registry_found(raw) or self.registry_outcome(raw)
                 if isinstance(outcome, RussianAnswer):
                     body = self.v1_bodies.body(outcome, self.engine.dataset)
-                    return web.Response(body=body, headers=SOURCED[JSON, source_of(outcome)])
+                    return web.Response(body=body, headers=SOURCED[JSON, outcome.source])
                 return self.v1_errors.response(raw, outcome, loaded=self.loaded)
             else:
                 outcome = await self.outcome(raw)  # an upstream may know the number was ported

@@ -16,7 +16,7 @@ from worker.answer.model import Answer, NotFound, RussianAnswer
 from worker.data.dataset.format import Dataset
 from worker.lookup.cache import AnswerCache, Cached, MemoryCache
 from worker.lookup.upstream.resolver import Upstreams
-from worker.numbers import is_russian, parse
+from worker.numbers import is_russian, parse, russian_digits
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,16 @@ class LookupEngine:
             if answer is not None:
                 return answer
         return NotFound(digits)
+
+    def registry_found(self, raw: str) -> RussianAnswer | None:
+        """:meth:`registry_answer`'s answer when it is the dataset's, for 11 bare digits starting with 7 or 8;
+        ``None`` for any other input or outcome (:meth:`registry_answer` tells those apart). The v1 hot path:
+        no slow parsing and no exception on the way."""
+        digits = russian_digits(raw)
+        dataset = self.dataset
+        if digits is None or dataset is None or not is_russian(digits):
+            return None
+        return dataset.russian(digits)
 
     async def lookup(self, raw: str, *, deadline: float | None = None) -> Answer:
         """:meth:`lookup_now`, consulting the shared (Redis) cache before libphonenumber, and the upstream
