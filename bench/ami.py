@@ -5,7 +5,7 @@ runs the subject in its own process, so the generator does not share its CPU tim
 
 - ``worker``: ``python -m worker worker`` on a small hand-made dataset (a Russian lookup costs the same
   array search on the full registry), no Redis;
-- ``worker+redis``: the same with Redis claims (HA mode: one ``SET NX PX`` per event);
+- ``worker+redis``: the same with Redis claims (HA mode: a pipelined ``SET NX PX`` and ``GET`` per event);
 - ``baseline``: a minimal raw-socket client that answers every event with the same number of Setvars
   without any lookup or panoramisk — the floor set by this generator, the sockets and Python itself.
 

@@ -1,4 +1,5 @@
-"""The aiohttp application: routes, each wrapped by :class:`worker.api.guard.Guard`, and typed app keys.
+"""The aiohttp application: routes, each wrapped by :class:`worker.api.guard.Guard`, the direct route of the
+single-number lookups (:func:`request_handler`), and typed app keys.
 
 The engine, Redis client and AMI state are passed in and belong to the caller; the app owns only what it
 builds (limiter, metrics and their Prometheus registry, the page) and loads them in ``cleanup_ctx``.
