@@ -193,6 +193,17 @@ async def test_cors_header_on_every_answer(client: Client, path: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "path", ["/get/?num=74959898533", "/get/?num=79261234567", "/get/v2/?num=358181201235"]
+)
+async def test_a_page_on_another_origin_may_read_where_the_answer_came_from(
+    client: Client, path: str
+) -> None:
+    response = await client.get(path, headers={"Origin": "https://crm.example"})
+    assert response.headers["X-Numlookup-Source"] in ("registry", "mnp")
+    assert response.headers["Access-Control-Expose-Headers"] == "X-Numlookup-Source"
+
+
+@pytest.mark.parametrize(
     ("path", "content_type", "text"),
     [
         ("/", "text/html; charset=utf-8", 'id="num"'),
