@@ -44,7 +44,7 @@ JSON_HEADERS: Final = headers_for("application/json; charset=utf-8")
 HEADERS: Final = {JSON: JSON_HEADERS, TEXT: headers_for("text/plain; charset=utf-8")}
 SOURCE_HEADER: Final = "X-Numlookup-Source"  # where the answer came from: registry, mnp, upstream, cache
 # A page on another origin may read only the headers CORS names: a CRM's browser client wants the source too.
-EXPOSE_SOURCE: Final = {hdrs.ACCESS_CONTROL_EXPOSE_HEADERS: SOURCE_HEADER}
+EXPOSE_SOURCE: Final[dict[str, str]] = {hdrs.ACCESS_CONTROL_EXPOSE_HEADERS: SOURCE_HEADER}
 SOURCED: Final = {
     (content_type, source): CIMultiDictProxy(CIMultiDict({**headers, **EXPOSE_SOURCE, SOURCE_HEADER: source}))
     for content_type, headers in HEADERS.items()
