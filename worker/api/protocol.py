@@ -167,15 +167,15 @@ class GuardedServer(web.Server):
 
 
 class GuardedRunner(web.AppRunner):
-    """An ``AppRunner`` whose server is a :class:`GuardedServer` calling ``request_handler`` (by default the
-    app's router) for each request."""
+    """An ``AppRunner`` whose server is a :class:`GuardedServer` calling ``request_handler`` for each request
+    (:func:`worker.api.app.request_handler`: the app's router, the lookups excepted)."""
 
     def __init__(
         self,
         app: web.Application,
         *,
         header_timeout: float,
-        request_handler: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None,
+        request_handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
         **kwargs: Any,
     ) -> None:
         super().__init__(app, **kwargs)
@@ -185,7 +185,7 @@ class GuardedRunner(web.AppRunner):
     async def _make_server(self) -> web.Server:
         plain = await super()._make_server()  # starts the app up and collects aiohttp's handler options
         return GuardedServer(
-            self.request_handler or plain.request_handler,
+            self.request_handler,
             request_factory=plain.request_factory,
             handler_cancellation=plain.handler_cancellation,
             loop=plain._loop,

@@ -7,10 +7,10 @@ better twice (the same values, harmless) than never.
 Claims asked for in the same event-loop turn go to Redis in one pipeline: under load that is one round
 trip for a burst of events instead of one each (and never more connections than redis-py's pool allows).
 
-A claim is won when the key holds this worker's name after the ``SET NX``, not when the ``SET`` says it set
-it: a ``SET`` that reached the master but whose reply was lost (a Sentinel failover closes the connections)
-is sent again by redis-py's retry, now finds the key (its own, replicated to the new master) and says no.
-Trusting that "no" left such an event answered by nobody.
+A claim is won when the key holds this claim's own value after the ``SET NX``, not when the ``SET`` says
+it set it: a ``SET`` that reached the master but whose reply was lost (a Sentinel failover closes the
+connections) is sent again by redis-py's retry, now finds the key (its own, replicated to the new master)
+and says no. Trusting that "no" left such an event answered by nobody.
 """
 
 from __future__ import annotations
