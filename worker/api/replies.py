@@ -16,6 +16,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from worker.answer.model import CACHE, MNP, REGISTRY, UPSTREAM
 from worker.answer.voxlink import JSON, TEXT, Reply
+from worker.api.wire import Head, WireResponse
 
 CORS: Final = {hdrs.ACCESS_CONTROL_ALLOW_ORIGIN: "*"}
 # Not aiohttp's "Python/3.11 aiohttp/3.x": exact versions only help someone matching known vulnerabilities.
@@ -52,14 +53,22 @@ SOURCED: Final = {
 }
 
 
-def reply_headers(reply: Reply) -> CIMultiDictProxy[str]:
-    """The headers of a reply: its content type, and where its answer came from if it has one."""
-    return HEADERS[reply.content_type] if reply.source is None else SOURCED[reply.content_type, reply.source]
+_HEADS: Final[dict[tuple[int, str, str | None], Head]] = {}  # a few statuses × 2 content types × 5 sources
 
 
-def reply_response(reply: Reply) -> web.Response:
+def reply_head(status: int, content_type: str, source: str | None) -> Head:
+    """The rendered head of the replies of this status, content type and source (built once)."""
+    key = (status, content_type, source)
+    head = _HEADS.get(key)
+    if head is None:
+        headers = HEADERS[content_type] if source is None else SOURCED[content_type, source]
+        head = _HEADS[key] = Head(status, headers)
+    return head
+
+
+def reply_response(reply: Reply) -> WireResponse:
     """A :class:`worker.answer.voxlink.Reply` (JSON or ``field=`` plain text) as it goes on the wire."""
-    return web.Response(body=reply.body.encode(), status=reply.status, headers=reply_headers(reply))
+    return WireResponse(reply_head(reply.status, reply.content_type, reply.source), reply.body.encode())
 
 
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps(...) builds one per call

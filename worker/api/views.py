@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 from aiohttp import hdrs, web
-from multidict import CIMultiDictProxy
 
 from worker.answer.model import Allocation, Operator, RussianAnswer
 from worker.answer.voxlink import (
@@ -32,14 +31,8 @@ from worker.answer.voxlink import (
     v2_body,
     v2_reply,
 )
-from worker.api.replies import (
-    SOURCED,
-    echoable,
-    error_response,
-    json_response,
-    reply_headers,
-    reply_response,
-)
+from worker.api.replies import echoable, error_response, json_response, reply_head, reply_response
+from worker.api.wire import Head, WireResponse
 from worker.data.dataset.format import Dataset
 from worker.errors import InvalidNumber
 from worker.lookup.engine import LookupEngine
@@ -100,27 +93,27 @@ class Lookups:
         except InvalidNumber as error:
             return error
 
-    async def v1(self, request: web.Request) -> web.Response:
+    async def v1(self, request: web.Request) -> web.StreamResponse:
         raw = bare_digits(request)
         if raw is not None:  # the hot path: ?num=<digits> and nothing else
             if self.engine.upstream is None:  # only the dataset can answer v1: no await, a memoised body
                 outcome = self.engine.registry_found(raw) or self.registry_outcome(raw)
                 if isinstance(outcome, RussianAnswer):
                     body = self.v1_bodies.body(outcome, self.engine.dataset)
-                    return web.Response(body=body, headers=SOURCED[JSON, outcome.source])
+                    return WireResponse(reply_head(200, JSON, outcome.source), body)
                 return self.v1_errors.response(raw, outcome, loaded=self.loaded)
             else:
                 outcome = await self.outcome(raw)  # an upstream may know the number was ported
             return reply_response(v1_reply(raw, outcome, loaded=self.loaded))
         return await self.queried(request, 1)
 
-    async def v2(self, request: web.Request) -> web.Response:
+    async def v2(self, request: web.Request) -> web.StreamResponse:
         raw = bare_digits(request)
         if raw is not None:
             return reply_response(v2_reply(raw, await self.outcome(raw), clock=self.engine.clock))
         return await self.queried(request, 2)
 
-    async def queried(self, request: web.Request, version: int) -> web.Response:
+    async def queried(self, request: web.Request, version: int) -> web.StreamResponse:
         """A single-number request with a full query string (``field=``, ``translit=``, or any encoding)."""
         query = request.query
         raw = query.get("num")
@@ -260,9 +253,9 @@ class V1Errors:
     MARKER: Final = "\x00"  # what no error text holds: JSON writes it as \u0000
 
     def __init__(self) -> None:
-        self._replies: dict[tuple[Meaning, str | None], tuple[int, bytes, bytes, CIMultiDictProxy[str]]] = {}
+        self._replies: dict[tuple[Meaning, str | None], tuple[Head, bytes, bytes]] = {}
 
-    def response(self, digits: str, outcome: Outcome, *, loaded: bool) -> web.Response:
+    def response(self, digits: str, outcome: Outcome, *, loaded: bool) -> WireResponse:
         key = (meaning(outcome, loaded=loaded), outcome_source(outcome))
         reply = self._replies.get(key)
         if reply is None:
@@ -270,10 +263,10 @@ class V1Errors:
             before, marker, after = rendered.body.partition(json.dumps(self.MARKER)[1:-1])
             if not marker:  # an error body that does not quote the number: nothing to fill in
                 return reply_response(v1_reply(digits, outcome, loaded=loaded))
-            headers = reply_headers(rendered)
-            reply = self._replies[key] = (rendered.status, before.encode(), after.encode(), headers)
-        status, before_bytes, after_bytes, headers = reply
-        return web.Response(body=before_bytes + digits.encode() + after_bytes, status=status, headers=headers)
+            head = reply_head(rendered.status, rendered.content_type, rendered.source)
+            reply = self._replies[key] = (head, before.encode(), after.encode())
+        head, before_bytes, after_bytes = reply
+        return WireResponse(head, before_bytes + digits.encode() + after_bytes)
 
 
 def bare_digits(request: web.Request) -> str | None:
