@@ -81,10 +81,12 @@ def layered(extras: bool) -> Any:
     @web.middleware
     async def layer(request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
         response = await handler(request)
-        if not isinstance(response, web.Response) or response.content_type != "application/json":
+        # a web.Response, or the lookups' WireResponse: both have their body and headers
+        content = getattr(response, "body", None)
+        content_type = response.headers.get(hdrs.CONTENT_TYPE, "")
+        if not isinstance(content, bytes) or not content_type.startswith("application/json"):
             return response
-        assert isinstance(response.body, bytes)
-        body = json.loads(response.body)
+        body = json.loads(content)
         path = request.path.rstrip("/")
         if path == "/health":
             layer_health(body, extras)
