@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from worker.answer.calling import DEFAULT_CLOCK, Clock
+from worker.answer.calling import DEFAULT_CLOCK, Clock, LocalTime
 from worker.answer.model import RUSSIA_CC, RUSSIA_ISO, Answer, ForeignAnswer, RussianAnswer, source_of
-from worker.answer.timezones import zones_of
+from worker.answer.timezones import Zones, zones_of
 from worker.answer.translit import latin
 from worker.errors import InvalidNumber
 from worker.numbers import is_russian
@@ -79,7 +79,7 @@ def v1(answer: RussianAnswer, *, translit: bool = False) -> dict[str, str]:
 
 def v2(answer: Answer, clock: Clock = DEFAULT_CLOCK) -> dict[str, object]:
     """num.voxlink.ru's ``/get/v2/`` body, for any country, with numlookup's local-time fields."""
-    body = _v2_voxlink(answer)
+    body = voxlink_v2(answer)
     if len(body) > 1:  # not V2_NOT_FOUND
         body.update(time_fields(answer, clock))
     return body
@@ -91,7 +91,11 @@ def time_fields(answer: Answer, clock: Clock = DEFAULT_CLOCK) -> dict[str, objec
     zones = zones_of(answer)
     if zones is None:
         return {}
-    local = clock.local(zones)
+    return zone_fields(zones, clock.local(zones))
+
+
+def zone_fields(zones: Zones, local: LocalTime) -> dict[str, object]:
+    """:func:`time_fields` of a number in ``zones`` whose local time is ``local``."""
     fields: dict[str, object] = {"timezone": zones.main, "utc_offset": local.utc_offset}
     if len(zones.all) > 1:
         fields["timezones"] = list(zones.all)
@@ -99,7 +103,8 @@ def time_fields(answer: Answer, clock: Clock = DEFAULT_CLOCK) -> dict[str, objec
     return fields
 
 
-def _v2_voxlink(answer: Answer) -> dict[str, object]:
+def voxlink_v2(answer: Answer) -> dict[str, object]:
+    """The fields of a v2 body that num.voxlink.ru has (:func:`v2` adds the local-time ones)."""
     if isinstance(answer, RussianAnswer):
         allocation = answer.allocation
         body: dict[str, object] = {

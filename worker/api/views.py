@@ -15,7 +15,9 @@ from typing import Final
 
 from aiohttp import hdrs, web
 
+from worker.answer.calling import Clock, LocalTime
 from worker.answer.model import Allocation, Operator, RussianAnswer
+from worker.answer.timezones import Zones, zones_of
 from worker.answer.voxlink import (
     JSON,
     Body,
@@ -28,8 +30,11 @@ from worker.answer.voxlink import (
     v1,
     v1_body,
     v1_reply,
+    v2,
     v2_body,
     v2_reply,
+    voxlink_v2,
+    zone_fields,
 )
 from worker.api.replies import echoable, error_response, json_response, reply_head, reply_response
 from worker.api.wire import Head, WireResponse
@@ -70,6 +75,7 @@ class Lookups:
         self.trusted = trusted  # is this peer a proxy whose X-Forwarded-Proto we believe?
         self.v1_bodies = V1Bodies()
         self.v1_errors = V1Errors()
+        self.v2_bodies = V2Bodies()
 
     def registry_outcome(self, raw: str) -> Outcome:
         """What v1 shows: the registry's answer or a 404 (never libphonenumber's: see ``registry_answer``)."""
@@ -110,7 +116,11 @@ class Lookups:
     async def v2(self, request: web.Request) -> web.StreamResponse:
         raw = bare_digits(request)
         if raw is not None:
-            return reply_response(v2_reply(raw, await self.outcome(raw), clock=self.engine.clock))
+            outcome = await self.outcome(raw)
+            if isinstance(outcome, RussianAnswer):  # a memoised body (V2Bodies)
+                body = self.v2_bodies.body(outcome, self.engine.dataset, self.engine.clock)
+                return WireResponse(reply_head(200, JSON, outcome.source), body)
+            return reply_response(v2_reply(raw, outcome, clock=self.engine.clock))
         return await self.queried(request, 2)
 
     async def queried(self, request: web.Request, version: int) -> web.StreamResponse:
@@ -239,6 +249,57 @@ class V1Bodies:
                 self._tails = {}
             entry = self._tails[key] = (allocation, ported_to, text[len(head) :].encode())
         return head.encode() + entry[2]
+
+
+class V2Bodies:
+    """v2 bodies of numbers in the registry, written from memos: per range and MNP recipient, and per minute.
+
+    A Russian number's v2 body is ``cns`` (its range's, or a ported number's own), the fields of its range and
+    recipient (:func:`voxlink.voxlink_v2`: country, type, location, registrar, lengths, flag) and its
+    local-time fields (:func:`voxlink.zone_fields`), which depend only on its zones and the minute. Each part
+    is rendered once by those functions and a request joins them: rendering the whole body was half of a v2
+    request. Entries hold the objects whose ids are their keys, as in :class:`V1Bodies`, so an id cannot
+    stand for another object while its entry exists.
+    """
+
+    MAX_ENTRIES: Final = 500_000  # ~the registry's ranges; an unusual spread of recipients starts it over
+    MAX_TIMES: Final = 10_000  # a few hundred sets of zones, each with one local time a minute
+
+    def __init__(self) -> None:
+        self._dataset: Dataset | None = None
+        self._fields: dict[tuple[int, int], tuple[Allocation, Operator | None, str, Zones | None]] = {}
+        self._times: dict[int, tuple[LocalTime, str]] = {}  # id(a LocalTime the clock memoised) → its fields
+
+    def body(self, answer: RussianAnswer, dataset: Dataset | None, clock: Clock) -> bytes:
+        if dataset is not self._dataset:
+            self._dataset, self._fields = dataset, {}
+        allocation, ported_to = answer.allocation, answer.ported_to
+        entry = self._fields.get((id(allocation), id(ported_to)))
+        if entry is None:
+            fields = voxlink_v2(answer)
+            cns = fields.pop("cns")
+            rest = ", " + to_json(fields)[1:-1]
+            if len(self._fields) >= self.MAX_ENTRIES:
+                self._fields = {}
+            after_cns = rest if ported_to is not None else f"{cns}{rest}"
+            entry = self._fields[id(allocation), id(ported_to)] = (
+                allocation,
+                ported_to,
+                after_cns,
+                zones_of(answer),
+            )
+        # A ported number's cns is the number itself (voxlink_v2: int("7" + national)); a range's is memoised.
+        zones = entry[3]
+        if zones is None:  # not for a Russian number (the country's zones at least): rendered whole
+            return to_json(v2(answer, clock)).encode()
+        head = f'{{"cns": 7{answer.national}' if ported_to is not None else '{"cns": '
+        local = clock.local(zones)
+        times = self._times.get(id(local))
+        if times is None:
+            if len(self._times) >= self.MAX_TIMES:
+                self._times = {}
+            times = self._times[id(local)] = (local, to_json(zone_fields(zones, local))[1:-1])
+        return f"{head}{entry[2]}, {times[1]}}}".encode()
 
 
 class V1Errors:
