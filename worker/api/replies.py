@@ -3,7 +3,9 @@
 Every response also names its server ``numlookup``, without versions; ``/metrics`` alone has no CORS header
 (a browser page on another origin has no business reading the process's metrics).
 
-Header sets are built once; a response copies one instead of parsing a content type per request.
+Header sets are built once; a response copies one instead of parsing a content type per request. The lookups'
+replies are :class:`worker.api.wire.WireResponse`: their heads are rendered once per status, content type and
+source (:func:`reply_head`), and written with the body in one piece.
 """
 
 from __future__ import annotations
