@@ -158,6 +158,10 @@ class AmiSettings(Section):
     reconnect_max: float = Field(30.0, gt=0)
     claim_ttl: float = Field(30.0, gt=0)  # seconds a Redis claim on a Uniqueid lives (HA)
     name: str | None = None  # the single server's name (see AmiServer.name)
+    # Where ``numlookup worker`` serves its own /health and /metrics (``numlookup run`` shows them in the
+    # API's): not at all unless a port is set; 0 picks a free one.
+    status_host: str = "127.0.0.1"
+    status_port: int | None = Field(None, ge=0, le=65535)
 
     def all_servers(self) -> list[AmiServer]:
         single = (

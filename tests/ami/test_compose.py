@@ -70,6 +70,10 @@ def test_worker_settings_match_the_asterisk_side(compose: dict[str, Any]) -> Non
     assert f"permit = {network.network_address}/{network.netmask}" in manager
     asterisk_env = compose["services"]["asterisk"]["environment"]
     assert asterisk_env["NUMLOOKUP_AGI"] == f"worker:{env['NUMLOOKUP_FASTAGI__PORT']}"
+    # the health check asks the worker's own status (worker.api.status), on the port it is told to serve it
+    check = " ".join(worker["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{env['NUMLOOKUP_AMI__STATUS_PORT']}/health" in check
+    assert f"('127.0.0.1', {env['NUMLOOKUP_FASTAGI__PORT']})" in check
 
 
 def test_the_asterisk_network_is_exempt_from_the_rate_limit(compose: dict[str, Any]) -> None:

@@ -82,30 +82,47 @@ class HttpCollector:
             (((pid, route), histogram) for route, histogram in sorted(stats.latency.items())),
             labels=("pid", "route"),
         )
-        yield counter("numlookup_cache_hits", "Answer cache hits.", ("pid", "cache"), self._caches("hits"))
-        yield counter(
-            "numlookup_cache_misses", "Answer cache misses.", ("pid", "cache"), self._caches("misses")
-        )
         rejected = self.limiter.rejected
         yield counter("numlookup_rate_limited", "Requests refused with 429.", ("pid",), [((pid,), rejected)])
-        if self.redis_up is not None:
-            up = [((pid,), int(self.redis_up))]
-            yield gauge("numlookup_redis_up", "1 while Redis answers, 0 while it fails.", ("pid",), up)
-        dataset = self.engine.dataset
-        if dataset is not None:
-            labels, values = ("pid", "version"), (pid, dataset.version)
-            yield gauge("numlookup_dataset_info", "The dataset version being served.", labels, [(values, 1)])
-            age = [(values, round(dataset.meta.age_seconds))]
-            yield gauge("numlookup_dataset_age_seconds", "Age of the served dataset.", labels, age)
+        yield from process_families(pid, self.engine, self.redis_up)
 
-    def _caches(self, attribute: str) -> Iterator[tuple[tuple[str, str], int]]:
-        caches: list[tuple[str, object]] = [("memory", self.engine.memory)]
-        if self.engine.shared is not None:
-            caches.append(("redis", self.engine.shared))
-        for name, cache in caches:
-            value = getattr(cache, attribute, None)  # a shared cache without counters is left out
-            if isinstance(value, int):
-                yield (self.stats.pid, name), value
+
+def process_families(pid: str, engine: LookupEngine, redis_up: bool | None) -> Iterator[Metric]:
+    """The series of any serving process, the API's or the AMI worker's: its caches, Redis, its dataset."""
+    yield counter("numlookup_cache_hits", "Answer cache hits.", ("pid", "cache"), caches(pid, engine, "hits"))
+    misses = caches(pid, engine, "misses")
+    yield counter("numlookup_cache_misses", "Answer cache misses.", ("pid", "cache"), misses)
+    if redis_up is not None:
+        up = [((pid,), int(redis_up))]
+        yield gauge("numlookup_redis_up", "1 while Redis answers, 0 while it fails.", ("pid",), up)
+    dataset = engine.dataset
+    if dataset is not None:
+        labels, values = ("pid", "version"), (pid, dataset.version)
+        yield gauge("numlookup_dataset_info", "The dataset version being served.", labels, [(values, 1)])
+        age = [(values, round(dataset.meta.age_seconds))]
+        yield gauge("numlookup_dataset_age_seconds", "Age of the served dataset.", labels, age)
+
+
+def caches(pid: str, engine: LookupEngine, attribute: str) -> Iterator[tuple[tuple[str, str], int]]:
+    found: list[tuple[str, object]] = [("memory", engine.memory)]
+    if engine.shared is not None:
+        found.append(("redis", engine.shared))
+    for name, cache in found:
+        value = getattr(cache, attribute, None)  # a shared cache without counters is left out
+        if isinstance(value, int):
+            yield (pid, name), value
+
+
+class ProcessCollector:
+    """:func:`process_families` as a collector, for a process without the API (``numlookup worker``)."""
+
+    def __init__(self, engine: LookupEngine) -> None:
+        self.engine = engine
+        self.pid = str(os.getpid())
+        self.redis_up: bool | None = None  # as HttpCollector's: set by the view before a scrape
+
+    def collect(self) -> Iterator[Metric]:
+        return process_families(self.pid, self.engine, self.redis_up)
 
 
 class Siblings:

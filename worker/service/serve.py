@@ -35,6 +35,7 @@ from typing import Final
 
 from worker.api.metrics import Siblings
 from worker.api.site import api_site
+from worker.api.status import status_site
 from worker.asterisk.worker import start_worker
 from worker.errors import ConfigError, NumlookupError
 from worker.service.banner import banner
@@ -78,7 +79,8 @@ async def serve_everything(
 
 
 async def serve_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Redis + engine + the AMI worker and FastAGI until SIGTERM/SIGINT (or ``stop``)."""
+    """Redis + engine + the AMI worker and FastAGI (and the worker's status, if ``ami.status_port`` is set)
+    until SIGTERM/SIGINT (or ``stop``)."""
     if not settings.ami.all_servers() and not settings.fastagi.enabled:
         raise ConfigError("nothing to run: no Asterisk configured and FastAGI disabled")
     with stop_on_signals(stop) as stopping:
@@ -86,7 +88,9 @@ async def serve_worker(settings: Settings, stop: asyncio.Event | None = None) ->
             redis = await stack.enter_async_context(open_redis(settings))
             await ensure_dataset(settings, redis)
             engine = await stack.enter_async_context(open_engine(settings, redis))
-            await stack.enter_async_context(start_worker(settings, engine, redis))
+            worker = await stack.enter_async_context(start_worker(settings, engine, redis))
+            if settings.ami.status_port is not None:
+                await stack.enter_async_context(status_site(settings, engine, redis, worker))
             await stack.enter_async_context(portal_on_start(settings, engine))
             await stopping.wait()
             log.info("stopping the worker")
