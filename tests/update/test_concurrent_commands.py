@@ -22,10 +22,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from redis import Redis
-from redis.exceptions import RedisError
 
-from tests.conftest import REAL_REDIS_URL
+from tests.conftest import REAL_REDIS_URL, real_redis_sync
 from tests.update.portal_fake import FILES, ROWS, FakePortal, registry_csv
 from worker.data.dataset import ported
 from worker.data.dataset.redis_store import Keys
@@ -234,14 +232,7 @@ def test_overlapping_commands_on_one_data_dir(tmp_path: Path, portal_thread: tup
 def test_overlapping_commands_on_two_hosts_sharing_redis(
     tmp_path: Path, portal_thread: tuple[FakePortal, str]
 ) -> None:
-    client = Redis.from_url(REAL_REDIS_URL)
-    try:
-        client.ping()
-    except (RedisError, OSError) as error:
-        client.close()
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no Redis at {REAL_REDIS_URL}: {error}")
+    client = real_redis_sync()
     prefix = f"test-concurrent-{os.getpid()}"
     env = {
         **os.environ,

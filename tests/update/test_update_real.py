@@ -13,10 +13,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from redis import Redis
-from redis.exceptions import RedisError
 
-from tests.conftest import REAL_REDIS_URL
+from tests.conftest import REAL_REDIS_URL, real_redis_sync
 from tests.update.portal_fake import ROWS, FakePortal, registry_csv
 from worker.cli.main import main
 from worker.data.dataset.redis_store import Keys
@@ -134,14 +132,7 @@ def test_every_runs_until_sigterm(portal_thread: tuple[FakePortal, str], tmp_pat
 def test_rollback_sets_the_redis_current_key(
     cli: LocalStore, monkeypatch: pytest.MonkeyPatch, portal_thread: tuple[FakePortal, str]
 ) -> None:
-    client = Redis.from_url(REAL_REDIS_URL)
-    try:
-        client.ping()
-    except (RedisError, OSError) as error:
-        client.close()
-        if os.environ.get("CI"):  # CI always has one (.ci/run starts it)
-            raise
-        pytest.skip(f"no Redis at {REAL_REDIS_URL}: {error}")
+    client = real_redis_sync()
     client.flushdb()
     prefix = f"test-update-{os.getpid()}"
     monkeypatch.setenv("NUMLOOKUP_REDIS__URL", REAL_REDIS_URL)
