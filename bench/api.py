@@ -2,7 +2,7 @@
 
     python bench/api.py [--data-dir /tmp/numlookup-bench/data] [--workers N] [--connections 64]
                         [--threads 2] [--duration 10] [--batch 100] [--rounds 3] [--no-batch]
-                        [--rate-limit [--redis URL]]
+                        [--rate-limit [--redis URL]] [--split-cores]
 
 Each round starts a bare aiohttp app serving a fixed v1 body on the API's server setup (uvloop, reuse_port,
 N processes): the ceiling of aiohttp itself on this machine, measured in the same run, since the machine is
@@ -11,7 +11,9 @@ data dir bench/data_import.py built (rate limit off, no Redis). Prints requests/
 and, after ``--rounds`` rounds, the median of each and the median of the rounds' v1/baseline and
 v2/baseline ratios (each round's own baseline: the load from other users of the machine changes between
 rounds).
-wrk (Debian package ``wrk``) runs on the same cores as the server.
+wrk (Debian package ``wrk``) runs on the same cores as the server; with ``--split-cores`` the servers (one
+worker per core of theirs, unless ``--workers``) run on the first half of the cores and wrk on the other, so
+that latency is the server's, not the time a request waits for wrk to leave its core.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +84,19 @@ def free_port() -> int:
         return port
 
 
-def start(command: list[str], workers: int, env: dict[str, str]) -> subprocess.Popen[str]:
-    process = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+def on_cores(cores: set[int] | None) -> Callable[[], None] | None:
+    """What runs a child process (and its children) on ``cores`` only; ``None``: on every core."""
+    if cores is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cores)
+
+
+def start(
+    command: list[str], workers: int, env: dict[str, str], cores: set[int] | None = None
+) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True, preexec_fn=on_cores(cores)
+    )
     assert process.stderr is not None
     ready = 0
     while ready < workers:
@@ -103,7 +117,10 @@ def wrk(url: str, item: str, args: argparse.Namespace) -> dict[str, float]:
         script.write(LUA % item)
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
                "-s", script.name, url, "--", str(random.randrange(1 << 30))]  # fmt: skip
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    run = subprocess.run(
+        command, capture_output=True, text=True, check=True, preexec_fn=on_cores(args.wrk_cores)
+    )
+    output = run.stdout
     os.unlink(script.name)
     return parse_wrk(output)
 
@@ -161,8 +178,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the medians are printed at the end")
     parser.add_argument("--no-batch", action="store_true", help="skip the batch runs")
     parser.add_argument("--rate-limit", action="store_true", help="also v1 with the limit counting")
+    parser.add_argument(
+        "--split-cores",
+        action="store_true",
+        help="servers on the first half of the cores (one worker each), wrk on the rest: latency without wrk",
+    )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/15", help="Redis for --rate-limit")
     args = parser.parse_args()
+    args.server_cores = args.wrk_cores = None
+    if args.split_cores:
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) < 2:
+            raise SystemExit("--split-cores needs at least two cores")
+        args.server_cores, args.wrk_cores = set(cores[: len(cores) // 2]), set(cores[len(cores) // 2 :])
+        if args.workers is None:
+            args.workers = len(args.server_cores)
     if args.workers is None:
         args.workers = default_workers()
     if shutil.which("wrk") is None:
@@ -172,7 +202,11 @@ def main() -> None:
         raise SystemExit(f"no dataset in {args.data_dir} (run python bench/data_import.py to build one)")
     meta = json.loads((args.data_dir / "versions" / version / "meta.json").read_text())
     print(f"dataset {version}: {meta['ranges']:,} ranges, {meta['ported']:,} ported numbers")
-    print(f"cpu: {cpu_model()}, {os.cpu_count()} cores shared by server and wrk")
+    if args.server_cores is None:
+        print(f"cpu: {cpu_model()}, {os.cpu_count()} cores shared by server and wrk")
+    else:
+        where = f"server on cores {sorted(args.server_cores)}, wrk on {sorted(args.wrk_cores)}"
+        print(f"cpu: {cpu_model()}, {where}")
     print(f"{args.workers} workers, wrk -t{args.threads} -c{args.connections} -d{args.duration}s")
     env: dict[str, Any] = {**os.environ, "NUMLOOKUP_HTTP__RATE_LIMIT": "0", "NUMLOOKUP_LOG_LEVEL": "INFO"}
     env.pop("NUMLOOKUP_REDIS__URL", None)
@@ -199,7 +233,8 @@ def one_round(
         report(name, figures, numbers)
 
     port = free_port()
-    baseline = start([sys.executable, __file__, "--serve-baseline", str(port), str(args.workers)], 1, env)
+    serve_baseline = [sys.executable, __file__, "--serve-baseline", str(port), str(args.workers)]
+    baseline = start(serve_baseline, 1, env, args.server_cores)
     try:
         measure(BASELINE, GET_ITEM % "/get/?num=")
     finally:
@@ -208,7 +243,7 @@ def one_round(
     command = [sys.executable, "-m", "worker", "--data-dir", str(data_dir), "api", "--port", str(port)]
     if args.workers != default_workers():
         command += ["--workers", str(args.workers)]
-    server = start(command, args.workers, env)
+    server = start(command, args.workers, env, args.server_cores)
     try:
         if V1 not in results:
             print(f"random mobile numbers found in the dataset: {answered_share(port):.0%}")
@@ -226,7 +261,7 @@ def one_round(
         for where, variant in variants:
             port = free_port()
             command[command.index("--port") + 1] = str(port)
-            server = start(command, args.workers, variant)
+            server = start(command, args.workers, variant, args.server_cores)
             try:
                 measure(f"v1  rate limit {where}", GET_ITEM % "/get/?num=")
             finally:

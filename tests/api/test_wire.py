@@ -9,7 +9,9 @@ alike.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import socket
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
@@ -110,6 +112,35 @@ async def test_pipelined_requests_get_their_answers_in_order(port: int) -> None:
     assert [answer.split(b"\r\n", 1)[0] for answer in answers] == [b"200 OK", b"404 Not Found"] * 2
     assert answers[:2] == answers[2:]
     assert not closed
+
+
+async def test_a_client_that_does_not_read_is_not_buffered_for() -> None:
+    """Pipelined requests whose answers are never read: the server stops reading, it does not keep answering
+    into its buffer (as with aiohttp's own writer, which waits after each answer while the buffer is full)."""
+    body = b"x" * 10_000
+
+    async def big(request: web.Request) -> web.StreamResponse:
+        return WireResponse(Head(200, HEADERS[JSON]), body)
+
+    app = web.Application()
+    app.router.add_get("/big", big)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    loop = asyncio.get_running_loop()
+    with socket.socket() as client:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.setblocking(False)
+        await loop.sock_connect(client, ("127.0.0.1", runner.addresses[0][1]))
+        requests = b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n" * 5_000  # 50 MB of answers
+        with contextlib.suppress(TimeoutError):  # the server stopped reading: what this test wants
+            await asyncio.wait_for(loop.sock_sendall(client, requests), 3)
+        await asyncio.sleep(0.5)
+        assert runner.server is not None
+        (connection,) = runner.server.connections
+        assert connection.transport is not None
+        assert connection.transport.get_write_buffer_size() < 1_000_000
+    await runner.cleanup()
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,10 @@ headers rendered once (:class:`Head`); ``tests/api/test_wire.py`` compares both 
 
 It is for complete answers whose headers nobody changes after the view (``headers`` is a copy) and whose
 status has a body: the lookups' replies. aiohttp's server calls ``prepare()`` then ``write_eof()`` on what a
-handler returns; here ``prepare()`` writes everything, through the request's transport, as aiohttp's writer
-does (without waiting on a full write buffer, as aiohttp's does not for a body written at the end).
+handler returns; here ``prepare()`` writes everything through the request's transport, as aiohttp's writer
+does, and then, as its ``write_eof()`` does, waits while the transport's buffer is over its high-water mark:
+a client that pipelines requests and reads no answer is stopped being read, instead of having every answer
+buffered for it.
 """
 
 from __future__ import annotations
@@ -100,4 +102,5 @@ class WireResponse(web.StreamResponse):
         transport.write(self._head.render(request.version, keep_alive, body, with_body=with_body))
         self._eof_sent = True
         self._body_length = len(body) if with_body else 0
+        await request.writer.drain()  # nothing to wait for unless the client is not reading
         return None
