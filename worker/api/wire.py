@@ -7,8 +7,9 @@ quarter of a request's cost, for headers that are the same on every answer but f
 headers, ``Content-Length``, ``Date``, then ``Connection`` where HTTP needs it), from a status line and
 headers rendered once (:class:`Head`); ``tests/api/test_wire.py`` compares both byte for byte.
 
-It is for complete answers whose headers nobody changes after the view (``headers`` is a copy) and whose
-status has a body: the lookups' replies. aiohttp's server calls ``prepare()`` then ``write_eof()`` on what a
+It is for complete answers whose headers nobody changes after the view (``headers`` is a copy, and an
+``on_response_prepare`` signal is not run: the app registers none) and whose status has a body: the lookups'
+replies. aiohttp's server calls ``prepare()`` then ``write_eof()`` on what a
 handler returns; here ``prepare()`` writes everything through the request's transport, as aiohttp's writer
 does, and then, as its ``write_eof()`` does, waits while the transport's buffer is over its high-water mark:
 a client that pipelines requests and reads no answer is stopped being read, instead of having every answer
