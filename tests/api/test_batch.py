@@ -8,6 +8,10 @@ import json
 import pytest
 
 from tests.api.conftest import Client, MakeClient
+from worker.answer.voxlink import v1_body, v2_body
+from worker.api.replies import json_body
+from worker.api.views import Lookups
+from worker.lookup.engine import LookupEngine
 
 
 async def post(client: Client, path: str, body: bytes | str) -> tuple[int, object]:
@@ -42,6 +46,28 @@ async def test_batch_answers_in_order_as_the_single_endpoint(
     status, answers = await post(client, batch, json.dumps(NUMBERS))
     assert status == 200
     assert answers == [await single(client, endpoint, number) for number in NUMBERS]
+
+
+@pytest.mark.parametrize("query", ["", "?translit=1"])
+@pytest.mark.parametrize("version", [1, 2])
+async def test_batch_bytes_are_the_list_json_writes(
+    client: Client, engine: LookupEngine, version: int, query: str
+) -> None:
+    """The batch joins memoised answers (views.V1Bodies, V2Bodies): the bytes are those of json.dumps of
+    the list of the general path's bodies; every number twice, so the second comes from the memo."""
+    numbers = [*NUMBERS, "79261234567", "79170415564", "+86 138 0013 8000"] * 2
+    path = "/get/batch" if version == 1 else "/get/v2/batch"
+    response = await client.post(path + query, data=json.dumps(numbers))
+    lookups = Lookups(engine, batch_limit=100)
+    general = []
+    for number in numbers:
+        outcome = await lookups.outcome(number)
+        if version == 1:
+            general.append(v1_body(number, outcome, translit=bool(query))[1])
+        else:
+            general.append(v2_body(number, outcome, engine.clock)[1])
+    assert response.status == 200
+    assert await response.read() == json_body(general)
 
 
 async def test_v1_batch_translit_and_integers(client: Client) -> None:

@@ -20,7 +20,6 @@ from worker.answer.model import Allocation, Operator, RussianAnswer
 from worker.answer.timezones import Zones, zones_of
 from worker.answer.voxlink import (
     JSON,
-    Body,
     Meaning,
     Outcome,
     meaning,
@@ -138,27 +137,38 @@ class Lookups:
             reply = v2_reply(raw, await self.outcome(raw), field=query.get("field"), clock=self.engine.clock)
         return reply_response(reply)
 
-    async def v1_batch(self, request: web.Request) -> web.Response:
+    async def v1_batch(self, request: web.Request) -> web.StreamResponse:
         translit = is_on(request.query.get("translit"))
+        loaded, dataset = self.loaded, self.engine.dataset
 
-        def body(raw: str, outcome: Outcome) -> Body:
-            return v1_body(raw, outcome, translit=translit, loaded=self.loaded)[1]
+        def body(raw: str, outcome: Outcome) -> bytes:
+            if isinstance(outcome, RussianAnswer) and not translit:
+                return self.v1_bodies.body(outcome, dataset)
+            return to_json(v1_body(raw, outcome, translit=translit, loaded=loaded)[1]).encode()
 
         return await self.batch(request, body)
 
-    async def v2_batch(self, request: web.Request) -> web.Response:
+    async def v2_batch(self, request: web.Request) -> web.StreamResponse:
         clock = self.engine.clock.frozen()  # one "now" for the whole batch
-        return await self.batch(request, lambda raw, outcome: v2_body(raw, outcome, clock)[1])
+        dataset = self.engine.dataset
 
-    async def batch(self, request: web.Request, body: Callable[[str, Outcome], Body]) -> web.Response:
-        """A batch's answers, in order; the loop is handed back every :data:`SLICE` seconds."""
+        def body(raw: str, outcome: Outcome) -> bytes:
+            if isinstance(outcome, RussianAnswer):
+                return self.v2_bodies.body(outcome, dataset, clock)
+            return to_json(v2_body(raw, outcome, clock)[1]).encode()
+
+        return await self.batch(request, body)
+
+    async def batch(self, request: web.Request, body: Callable[[str, Outcome], bytes]) -> web.StreamResponse:
+        """A batch's answers, in order, each written as the single-number view writes it (from the same
+        memos), joined as JSON writes a list; the loop is handed back every :data:`SLICE` seconds."""
         numbers = await self.batch_numbers(request)
         if isinstance(numbers, web.Response):
             return numbers
         refused = await self.budget(request, len(numbers))
         if refused is not None:
             return refused
-        bodies: list[Body] = []
+        bodies: list[bytes] = []
         clock = time.perf_counter
         handback = clock() + SLICE
         for raw in numbers:
@@ -166,7 +176,7 @@ class Lookups:
             if clock() >= handback:
                 await asyncio.sleep(0)  # other clients' requests run here
                 handback = clock() + SLICE
-        return json_response(200, bodies)
+        return WireResponse(reply_head(200, JSON, None), b"[" + b", ".join(bodies) + b"]")
 
     def missing(self, request: web.Request, version: int) -> web.Response:
         """The 404 for a request without ``num``; its examples use the URL the client used (https behind a
