@@ -152,6 +152,7 @@ async def test_a_client_that_does_not_read_is_not_buffered_for() -> None:
         (200, {"Server": "numlookup"}),  # no content type: aiohttp would add its own
         (200, {"Content-Type": "application/json"}),  # no server: aiohttp would name itself
         (200, {**HEADERS[JSON], "X-Echo": "a\r\nSet-Cookie: b"}),
+        (200, {**HEADERS[JSON], "X-Echo": "a\x00b"}),
     ],
 )
 def test_a_head_refuses_what_it_cannot_render_as_aiohttp_would(status: int, headers: Any) -> None:

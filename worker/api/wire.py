@@ -18,6 +18,7 @@ buffered for it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Final
 
@@ -30,6 +31,7 @@ from multidict import CIMultiDict
 
 KEEP_ALIVE: Final = b"Connection: keep-alive\r\n"  # an HTTP/1.0 client that asked to keep the connection
 CLOSE: Final = b"Connection: close\r\n"  # an HTTP/1.1 client that asked to close it
+FORBIDDEN: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # in a header: aiohttp's rule (RFC 9110 5.5)
 
 
 class Head:
@@ -41,8 +43,8 @@ class Head:
         if hdrs.CONTENT_TYPE not in headers or hdrs.SERVER not in headers:  # aiohttp would add its own
             raise ValueError("a head names its content type and server")
         for text in (*headers.keys(), *headers.values()):
-            if "\r" in text or "\n" in text:  # as aiohttp refuses them: they would split the head
-                raise ValueError(f"a head with a line break in a header: {text!r}")
+            if FORBIDDEN.search(text):  # as aiohttp refuses them: a line break would split the head
+                raise ValueError(f"a head with a control character in a header: {text!r}")
         self.status = status
         self.reason = REASON_PHRASES.get(status, "")
         self.headers = dict(headers)
