@@ -298,10 +298,10 @@ class V2Bodies:
                 after_cns,
                 zones_of(answer),
             )
-        # A ported number's cns is the number itself (voxlink_v2: int("7" + national)); a range's is memoised.
         zones = entry[3]
         if zones is None:  # not for a Russian number (the country's zones at least): rendered whole
             return to_json(v2(answer, clock)).encode()
+        # A ported number's cns is the number itself (voxlink_v2: int("7" + national)); a range's is memoised.
         head = f'{{"cns": 7{answer.national}' if ported_to is not None else '{"cns": '
         local = clock.local(zones)
         times = self._times.get(id(local))
