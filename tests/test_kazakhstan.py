@@ -10,15 +10,13 @@ import pytest
 
 from tests.ami.conftest import until, worker_settings
 from tests.ami.fake_asterisk import FakeAsterisk
-from tests.ami.test_fastagi import asterisk_side
+from tests.ami.test_fastagi import fastagi_session
 from worker.api.app import create_app
-from worker.asterisk.fastagi import FastAgiServer
-from worker.asterisk.stats import HandlerStats
 from worker.asterisk.worker import start_worker
 from worker.cli.main import main
 from worker.lookup.engine import LookupEngine
 from worker.numbers import is_kazakh, is_russian
-from worker.settings import FastAgiSettings, HttpSettings, Settings
+from worker.settings import HttpSettings, Settings
 
 KCELL = "77012345678"  # a mobile number libphonenumber knows (Kcell)
 ASTANA = "77172123456"  # a fixed line in Astana
@@ -91,12 +89,7 @@ async def test_ami_worker_sets_country_kz(asterisk: FakeAsterisk, engine: Lookup
 
 @pytest.mark.parametrize("number", KAZAKH)
 async def test_fastagi_sets_country_kz(engine: LookupEngine, number: str) -> None:
-    server = FastAgiServer(engine, HandlerStats(), FastAgiSettings(port=0, timeout=5))
-    await server.start()
-    try:
-        commands = await asterisk_side(server.port, [number])
-    finally:
-        await server.close()
+    commands = await fastagi_session(engine, [number])
     assert 'SET VARIABLE NUM_COUNTRY "KZ"\n' in commands
     assert 'SET VARIABLE NUM_DESTINATION "Kazakhstan"\n' in commands
     assert commands[-1] == 'SET VARIABLE NUM_STATUS "OK"\n'

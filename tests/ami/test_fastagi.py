@@ -58,6 +58,16 @@ async def asterisk_side(port: int, args: list[str], replies: dict[int, bytes] | 
     return commands
 
 
+async def fastagi_session(engine: LookupEngine, args: list[str]) -> list[str]:
+    """The commands a FastAGI server of its own on ``engine`` sends for one session with ``args``."""
+    server = FastAgiServer(engine, HandlerStats(), FastAgiSettings(port=0, timeout=5))
+    await server.start()
+    try:
+        return await asterisk_side(server.port, args)
+    finally:
+        await server.close()
+
+
 async def test_full_session_sets_the_variables(agi: Tracked, engine: LookupEngine) -> None:
     commands = await asterisk_side(agi.port, ["79261234567"])
     expected = variables(engine.lookup_now("79261234567"), clock=engine.clock)

@@ -11,14 +11,11 @@ from typing import Any
 
 import pytest
 
-from tests.ami.test_fastagi import asterisk_side
+from tests.ami.test_fastagi import fastagi_session
 from tests.api.conftest import make_settings
 from worker.api.app import create_app
-from worker.asterisk.fastagi import FastAgiServer
-from worker.asterisk.stats import HandlerStats
 from worker.cli.main import main
 from worker.lookup.engine import LookupEngine
-from worker.settings import FastAgiSettings
 
 FORMAT = "Неверный формат номера: num="
 NOT_RUSSIAN = "Номер не российский, используйте /get/v2/: num="
@@ -42,12 +39,7 @@ WITHOUT_DATA = {
 
 
 async def fastagi_status(engine: LookupEngine, number: str) -> str:
-    server = FastAgiServer(engine, HandlerStats(), FastAgiSettings(port=0, timeout=5))
-    await server.start()
-    try:
-        commands = await asterisk_side(server.port, [number])
-    finally:
-        await server.close()
+    commands = await fastagi_session(engine, [number])
     return commands[-1].split(" ", 3)[3].strip().strip('"')
 
 
