@@ -13,7 +13,7 @@ from typing import Final
 
 from aiohttp import HttpVersion11, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
-from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from worker import __version__
@@ -22,7 +22,7 @@ from worker.api.addresses import ClientAddress, parse_networks
 from worker.api.guard import Guard, Handler, fallback, preflight
 from worker.api.health import AmiState
 from worker.api.ratelimit import RateLimiter
-from worker.api.replies import error_response, headers_for, json_response
+from worker.api.replies import error_response, json_response
 from worker.api.views import Lookups
 from worker.lookup.engine import LookupEngine
 from worker.settings import Settings
@@ -38,9 +38,6 @@ REGISTRY: Final = web.AppKey("registry", CollectorRegistry)
 SIBLINGS: Final = web.AppKey[metrics.Siblings | None]("siblings")
 DIRECT: Final = web.AppKey[dict[str, Handler]]("direct")  # path → guarded view, for request_handler()
 LOOKUP_PATHS: Final = frozenset({"/get/", "/get", "/get/v2/", "/get/v2"})  # the single-number lookups
-# The text format generate_latest() writes. Not CONTENT_TYPE_LATEST, which says version=1.0.0 since
-# prometheus_client 0.23: this keeps the header scrapers have always seen.
-METRICS_HEADERS: Final = headers_for(CONTENT_TYPE_PLAIN_0_0_4, cors=False)
 
 
 def create_app(
@@ -224,8 +221,8 @@ async def metrics_view(request: web.Request) -> web.Response:
         app[METRICS].redis_up = await health.redis_reachable(redis, app[SETTINGS].redis.timeout)
     siblings = app[SIBLINGS]
     if siblings is None or request.query.get("scope") == metrics.PROCESS_ONLY:
-        return web.Response(body=generate_latest(app[REGISTRY]), headers=METRICS_HEADERS)
+        return metrics.exposition(app[REGISTRY])
     others = await siblings.families()
     everyone = CollectorRegistry()
     everyone.register(metrics.Merged([*app[REGISTRY].collect(), *others]))
-    return web.Response(body=generate_latest(everyone), headers=METRICS_HEADERS)
+    return metrics.exposition(everyone)

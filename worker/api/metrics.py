@@ -20,11 +20,14 @@ from pathlib import Path
 from typing import Final
 
 import aiohttp
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 from worker.api.ratelimit import RateLimiter
+from worker.api.replies import headers_for
 from worker.lookup.engine import LookupEngine
 from worker.metrics import Histogram, bucket_labels, counter, gauge, histogram_family
 
@@ -36,6 +39,16 @@ PROCESS_ONLY: Final = "process"  # /metrics?scope=process: this process's series
 # Seconds: the v1 target is p99 ≤ 10 ms, so most of the resolution sits below that.
 BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 LE: Final = bucket_labels(BUCKETS)
+
+
+# The text format generate_latest() writes. Not CONTENT_TYPE_LATEST, which says version=1.0.0 since
+# prometheus_client 0.23: this keeps the header scrapers have always seen.
+EXPOSITION_HEADERS: Final = headers_for(CONTENT_TYPE_PLAIN_0_0_4, cors=False)
+
+
+def exposition(registry: CollectorRegistry) -> web.Response:
+    """A ``/metrics`` answer: ``registry``'s series in Prometheus's text format."""
+    return web.Response(body=generate_latest(registry), headers=EXPOSITION_HEADERS)
 
 
 class Metrics:

@@ -14,19 +14,17 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from worker.api import health
-from worker.api.metrics import ProcessCollector
-from worker.api.replies import error_response, headers_for, json_response
+from worker.api.metrics import ProcessCollector, exposition
+from worker.api.replies import error_response, json_response
 from worker.errors import ConfigError
 from worker.lookup.engine import LookupEngine
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
-
-METRICS_HEADERS = headers_for(CONTENT_TYPE_PLAIN_0_0_4, cors=False)  # as the API's /metrics
 
 
 def status_app(
@@ -50,7 +48,7 @@ def status_app(
     async def metrics_view(request: web.Request) -> web.Response:
         if redis is not None:
             process.redis_up = await health.redis_reachable(redis, timeout)
-        return web.Response(body=generate_latest(registry), headers=METRICS_HEADERS)
+        return exposition(registry)
 
     async def not_here(request: web.Request) -> web.Response:
         return error_response(404, "404 Not Found")
